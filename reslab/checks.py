@@ -1,0 +1,204 @@
+"""Exercise checkers: run the learner's code on fixed inputs, compare with the reference,
+and say specifically what is wrong. Each returns a `Verdict` that prints as one message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from reslab import grads
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The outcome of a check: `passed`, and the feedback shown to the learner."""
+
+    passed: bool
+    message: str
+
+    def __repr__(self) -> str:
+        return ("✅ " if self.passed else "❌ ") + self.message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+def _fail(message: str) -> Verdict:
+    return Verdict(False, message)
+
+
+def _call(fn: Callable, *args) -> tuple[object, Verdict | None]:
+    """Run the learner's function; turn an exception into feedback instead of a traceback."""
+    try:
+        return fn(*args), None
+    except NotImplementedError:
+        return None, _fail(f"Not attempted yet: `{fn.__name__}` still raises NotImplementedError.")
+    except Exception as err:  # the learner's bug, reported in one line
+        return None, _fail(f"`{fn.__name__}` raised {type(err).__name__}: {err}")
+
+
+def _as_floats(result: object) -> np.ndarray:
+    if isinstance(result, dict):
+        result = list(result.values())
+    if hasattr(result, "to_numpy"):  # pandas
+        result = result.to_numpy()
+    return np.array([float(np.asarray(v)) for v in result], dtype=float)
+
+
+# --- Notebook 01, exercise 1: measure per-layer gradient norms ------------------------
+
+
+def _reference_mlp() -> keras.Model:
+    """A small fixed MLP with batch norm, so inference mode gives different gradients."""
+    init = keras.initializers.RandomNormal(stddev=0.3, seed=1)
+    return keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, kernel_initializer=init, bias_initializer="ones", name="dense_a"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.Dense(16, kernel_initializer=init, bias_initializer="ones", name="dense_b"),
+            keras.layers.Activation("relu"),
+            keras.layers.Dense(3, activation="softmax", kernel_initializer=init, name="dense_out"),
+        ],
+        name="reference_mlp",
+    )
+
+
+def check_gradient_norms(fn: Callable) -> Verdict:
+    """Check `fn(model, x, y)` returns ‖∂L/∂W‖ per kernel layer, input side first."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 8)).astype("float32")
+    y = rng.integers(0, 3, size=32)
+    # The learner gets a twin of the reference model: a training-mode call updates batch
+    # norm's moving statistics, which would change the inference-mode reference.
+    result, error = _call(fn, _reference_mlp(), x, y)
+    if error is not None:
+        return error
+    if result is None:
+        return _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
+    try:
+        got = _as_floats(result)
+    except (TypeError, ValueError):
+        return _fail(f"Expected a list of numbers, one per layer. Received: {type(result).__name__}")
+
+    model = _reference_mlp()
+    layers = grads.kernel_layers(model)
+    names = ", ".join(layer.name for layer in layers)
+    inference = grads.gradient_norms(model, x, y, training=False).to_numpy()
+    expected = grads.gradient_norms(model, x, y).to_numpy()
+    if len(got) == 2 * len(layers):
+        return _fail(
+            f"You returned {len(got)} numbers for {len(layers)} layers: it looks like the biases "
+            "are included. Measure only each layer's kernel (`layer.kernel`)."
+        )
+    if len(got) != len(layers):
+        return _fail(
+            f"Expected one norm per layer with a kernel: {len(layers)} ({names}). "
+            f"Received {len(got)} numbers."
+        )
+
+    def close(candidate: np.ndarray) -> bool:
+        return np.allclose(got, candidate, rtol=1e-3, atol=1e-6)
+
+    if close(expected):
+        return Verdict(True, f"Correct: one gradient norm per kernel layer ({names}).")
+    if close(expected[::-1]):
+        return _fail("The numbers are right but reversed: list the layers input side first.")
+    if close(expected**2):
+        return _fail("These are squared norms. Take the square root (`tf.norm` does).")
+    if close(inference):
+        return _fail(
+            "These are the gradients in inference mode. Call `model(x, training=True)` so "
+            "batch norm uses batch statistics, as it does during training."
+        )
+    weight_norms = np.array([float(np.linalg.norm(layer.kernel)) for layer in layers])
+    if close(weight_norms):
+        return _fail("These are the norms of the weights themselves, not of their gradients.")
+    first = int(np.argmax(~np.isclose(got, expected, rtol=1e-3, atol=1e-6)))
+    return _fail(
+        f"Layer {layers[first].name}: expected a gradient norm of {expected[first]:.4g}, "
+        f"received {got[first]:.4g}. Use the sparse categorical cross-entropy of the model's "
+        "output and the L2 norm of each kernel's gradient."
+    )
+
+
+# --- Notebook 01, exercise 2: a deep ReLU MLP whose gradients stay healthy -------------
+
+HEALTHY_MIN = 1e-2  # smallest acceptable per-layer gradient norm at initialization
+HEALTHY_RATIO = 100.0  # largest acceptable ratio between any two layers' norms
+
+
+def _activation_names(model: keras.Model) -> set[str]:
+    names = set()
+    for layer in model.layers:
+        activation = getattr(layer, "activation", None)
+        if activation is not None:
+            names.add(getattr(activation, "__name__", str(activation)))
+    return names - {"linear", "softmax"}
+
+
+def check_healthy_mlp(fn: Callable, depth: int = 30) -> Verdict:
+    """Check `fn(depth)` builds a `depth`-layer ReLU MLP for 28x28x1 images, 10 classes,
+    whose per-layer gradient norms at initialization neither vanish nor explode."""
+    keras.utils.set_random_seed(0)
+    model, error = _call(fn, depth)
+    if error is not None:
+        return error
+    if model is None:
+        return _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
+    if not isinstance(model, keras.Model):
+        return _fail(f"Expected a keras.Model. Received: {type(model).__name__}")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(256, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 10, size=256)
+    try:
+        out = np.asarray(model(x[:4]))
+    except Exception as err:
+        return _fail(
+            f"The model cannot take a batch of 28x28x1 images ({type(err).__name__}: {err}). "
+            "Start with keras.Input((28, 28, 1)) and a Flatten layer."
+        )
+    if out.shape != (4, 10) or not np.allclose(out.sum(axis=1), 1, atol=1e-3):
+        return _fail(
+            f"The output for 4 images has shape {out.shape}; expected (4, 10) probabilities. "
+            "End with Dense(10, activation='softmax')."
+        )
+    dense = grads.kernel_layers(model)
+    if len(dense) != depth:
+        return _fail(
+            f"Found {len(dense)} layers with weights; a {depth}-layer network has {depth - 1} "
+            "hidden Dense layers plus the output layer."
+        )
+    activations = _activation_names(model)
+    if activations != {"relu"}:
+        return _fail(
+            f"The hidden layers use {sorted(activations) or 'no activation'}; this exercise "
+            "asks for ReLU (sigmoid's derivative is at most 1/4, which shrinks gradients "
+            "at every layer)."
+        )
+    norms = grads.gradient_norms(model, x, y).to_numpy()
+    smallest, ratio = norms.min(), norms.max() / max(norms.min(), 1e-30)
+    if smallest < HEALTHY_MIN:
+        return _fail(
+            f"Gradients vanish: the smallest layer gradient norm is {smallest:.1e}. With "
+            "Glorot initialization each ReLU layer halves the signal's variance; "
+            "He initialization (kernel_initializer='he_normal') doubles the weight variance "
+            "to compensate (He et al. 2015, 'Delving Deep into Rectifiers', §2.2)."
+        )
+    if ratio > HEALTHY_RATIO:
+        return _fail(
+            f"Gradients explode: the input-side layers get {ratio:.0f}x larger gradients "
+            "than the smallest. If you added batch normalization: in a deep plain net it "
+            "does this at initialization (see the heatmap above); use He initialization "
+            "alone here."
+        )
+    return Verdict(
+        True,
+        f"Healthy: {depth} Dense layers, ReLU, and every layer's gradient norm is within "
+        f"{HEALTHY_RATIO:.0f}x of the others and above {HEALTHY_MIN}.",
+    )

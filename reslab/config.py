@@ -1,0 +1,144 @@
+"""Profiles, seeds, paths and the one-call notebook set-up.
+
+Every notebook reads its sizes from a `Profile`, so the same notebook serves CI
+(`quick`), a workshop laptop (`cpu`) and a GPU box (`gpu`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+# TensorFlow reads this when it is first imported; setting it here, before any
+# reslab module imports TensorFlow, hides its INFO/WARNING lines in notebooks.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PROFILE_ENV = "RESLAB_PROFILE"
+FIGURES_ENV = "RESLAB_FIGURES_DIR"
+SEED = 42
+REPO_URL = "https://github.com/reslab-course/reslab"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """Sizes a notebook uses; one instance per profile."""
+
+    name: str
+    train_samples: int  # Fashion-MNIST images used for training
+    test_samples: int  # ... and for evaluation
+    batch_size: int
+    epochs: int  # training epochs for the short demonstrations
+    mlp_depths: tuple[int, ...]  # depths swept in the vanishing-gradient study
+    mlp_width: int
+    grad_batch: int  # images in the batch gradients are measured on
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        train_samples=1024,
+        test_samples=512,
+        batch_size=128,
+        epochs=2,
+        mlp_depths=(5, 10, 20),
+        mlp_width=32,
+        grad_batch=128,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        train_samples=12_000,
+        test_samples=2_000,
+        batch_size=128,
+        epochs=10,
+        mlp_depths=(5, 10, 20, 30, 50),
+        mlp_width=128,
+        grad_batch=512,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        train_samples=60_000,
+        test_samples=10_000,
+        batch_size=128,
+        epochs=30,
+        mlp_depths=(5, 10, 20, 30, 50, 100),
+        mlp_width=256,
+        grad_batch=1024,
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the named profile, else `$RESLAB_PROFILE`, else `gpu`/`cpu` by device."""
+    name = name or os.environ.get(PROFILE_ENV) or ("gpu" if gpu_names() else "cpu")
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown profile {name!r}. Valid profiles are: {', '.join(PROFILES)}. "
+            f"Set {PROFILE_ENV} to one of them or leave it unset to detect the device."
+        ) from None
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (where TensorFlow's C++ start-up lines go)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def gpu_names() -> list[str]:
+    """Names of the GPUs TensorFlow can see (empty on a CPU-only machine)."""
+    # The first import and device scan print CUDA probing lines that absl emits
+    # before it reads TF_CPP_MIN_LOG_LEVEL; they are noise on a CPU-only machine.
+    with _quiet_stderr():
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices("GPU")]
+
+
+def figures_dir(profile: Profile | None = None) -> Path:
+    """Where figures are saved: `$RESLAB_FIGURES_DIR`, else `figures/`.
+
+    A `quick` run writes to `build/quick-figures/` instead, so the test run never
+    overwrites the committed figures of a real run.
+    """
+    if os.environ.get(FIGURES_ENV):
+        return Path(os.environ[FIGURES_ENV])
+    base = ROOT if (ROOT / "pyproject.toml").exists() else Path.cwd()
+    profile = profile or get_profile()
+    return base / ("build/quick-figures" if profile.name == "quick" else "figures")
+
+
+def seed_everything(seed: int = SEED) -> None:
+    """Seed Python, NumPy and the Keras backend so reruns draw the same numbers."""
+    import keras
+
+    keras.utils.set_random_seed(seed)  # seeds Python's `random`, NumPy and TensorFlow
+
+
+def setup_notebook(profile: str | None = None, seed: int = SEED) -> Profile:
+    """Seed, quiet TensorFlow, pick the profile, set the plot theme; print one banner."""
+    gpus = gpu_names()
+    prof = get_profile(profile)
+    import keras
+    import seaborn as sns
+    import tensorflow as tf
+
+    seed_everything(seed)
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    device = f"GPU x{len(gpus)}" if gpus else f"CPU ({os.cpu_count()} cores)"
+    print(
+        f"ResLab | TensorFlow {tf.__version__} | Keras {keras.__version__} | "
+        f"device: {device} | profile: {prof.name}"
+    )
+    return prof

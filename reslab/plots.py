@@ -1,0 +1,124 @@
+"""The course's figures. Each function draws one figure and saves it as `figures/<name>.png`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import LogNorm
+
+from reslab.config import figures_dir
+
+
+def save(fig: plt.Figure, name: str) -> Path:
+    """Save `fig` as `<figures dir>/<name>.png` (stable names, so README and site can link)."""
+    folder = figures_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path
+
+
+def image_grid(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    name: str,
+    columns: int = 10,
+) -> plt.Figure:
+    """A grid of grayscale images, each titled with its class."""
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.5 * rows))
+    for ax, image, label in zip(np.ravel(axes), images, labels, strict=False):
+        ax.imshow(np.squeeze(image), cmap="gray_r")
+        ax.set_title(class_names[int(label)], fontsize=8)
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    save(fig, name)
+    return fig
+
+
+def gradient_heatmaps(tables: Mapping[str, pd.DataFrame], name: str, title: str = "") -> plt.Figure:
+    """One heatmap per setting: rows = network depth, columns = layer (input first).
+
+    Colour is the gradient norm on a shared log scale, so panels compare directly.
+    """
+    values = np.concatenate([t.to_numpy().ravel() for t in tables.values()])
+    positive = values[np.isfinite(values) & (values > 0)]
+    norm = LogNorm(vmin=max(positive.min(), 1e-12), vmax=positive.max())
+    fig, axes = plt.subplots(len(tables), 1, figsize=(11, 1.9 * len(tables) + 0.6), sharex=True)
+    for ax, (label, table) in zip(np.atleast_1d(axes), tables.items(), strict=True):
+        # Zero gradients (underflow) are drawn at the bottom of the scale, not left blank.
+        shown = table.where(~(table <= 0), norm.vmin)
+        sns.heatmap(shown, ax=ax, norm=norm, cmap="viridis", cbar_kws={"label": "‖∂L/∂W‖"})
+        ax.set_title(label, loc="left", fontsize=10)
+        ax.set_ylabel("depth")
+    ax.set_xlabel("layer (1 = next to the input)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, name)
+    return fig
+
+
+def gradient_profiles(
+    profiles: Mapping[str, Sequence[float]], name: str, title: str = ""
+) -> plt.Figure:
+    """Gradient norm against layer index, one line per setting, log scale."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for label, norms in profiles.items():
+        norms = np.asarray(norms, dtype=float)
+        ax.semilogy(np.arange(1, len(norms) + 1), np.where(norms > 0, norms, np.nan), label=label)
+    ax.set_xlabel("layer (1 = next to the input)")
+    ax.set_ylabel("‖∂L/∂W‖ (log scale)")
+    ax.set_title(title)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    save(fig, name)
+    return fig
+
+
+def training_curves(
+    histories: Mapping[str, Mapping[str, Sequence[float]]],
+    name: str,
+    metrics: Sequence[str] = ("loss", "accuracy"),
+    title: str = "",
+) -> plt.Figure:
+    """Training (solid) and validation (dashed) curves, one colour per run."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8))
+    colours = sns.color_palette("colorblind", len(histories))
+    for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
+        for colour, (label, history) in zip(colours, histories.items(), strict=True):
+            epochs = np.arange(1, len(history[metric]) + 1)
+            ax.plot(epochs, history[metric], color=colour, label=f"{label} (train)")
+            if f"val_{metric}" in history:
+                ax.plot(epochs, history[f"val_{metric}"], "--", color=colour, label=f"{label} (test)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, name)
+    return fig
+
+
+def gradient_history(frames: Mapping[str, pd.DataFrame], name: str, title: str = "") -> plt.Figure:
+    """Per-layer gradient norms over training: one panel per run, one line per layer."""
+    fig, axes = plt.subplots(1, len(frames), figsize=(4.2 * len(frames), 3.8), sharey=True)
+    for ax, (label, frame) in zip(np.atleast_1d(axes), frames.items(), strict=True):
+        colours = sns.color_palette("viridis", frame.shape[1])
+        for colour, layer in zip(colours, frame.columns, strict=True):
+            ax.semilogy(frame.index, frame[layer].where(frame[layer] > 0), color=colour, lw=1.2)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("epoch")
+    np.atleast_1d(axes)[0].set_ylabel("‖∂L/∂W‖ (dark = input side)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, name)
+    return fig

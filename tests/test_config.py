@@ -1,0 +1,58 @@
+import random
+
+import numpy as np
+import pytest
+
+from reslab import config
+
+
+def test_profiles_are_typed_and_grow_from_quick_to_gpu():
+    quick, cpu, gpu = (config.PROFILES[name] for name in ("quick", "cpu", "gpu"))
+    assert all(isinstance(p, config.Profile) for p in (quick, cpu, gpu))
+    assert quick.train_samples < cpu.train_samples <= gpu.train_samples
+    assert max(quick.mlp_depths) < max(cpu.mlp_depths) <= max(gpu.mlp_depths)
+
+
+def test_profile_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(config.PROFILE_ENV, "quick")
+    assert config.get_profile().name == "quick"
+    assert config.get_profile("gpu").name == "gpu"  # an explicit name wins
+
+
+@pytest.mark.parametrize(("gpus", "expected"), [([], "cpu"), (["/physical_device:GPU:0"], "gpu")])
+def test_profile_is_detected_from_the_device(monkeypatch, gpus, expected):
+    monkeypatch.delenv(config.PROFILE_ENV, raising=False)
+    monkeypatch.setattr(config, "gpu_names", lambda: gpus)
+    assert config.get_profile().name == expected
+
+
+def test_unknown_profile_lists_the_valid_ones(monkeypatch):
+    monkeypatch.setenv(config.PROFILE_ENV, "laptop")
+    with pytest.raises(ValueError, match="Unknown profile 'laptop'.*quick, cpu, gpu"):
+        config.get_profile()
+
+
+def test_quick_runs_never_overwrite_the_committed_figures(monkeypatch, tmp_path):
+    monkeypatch.delenv(config.FIGURES_ENV, raising=False)
+    assert config.figures_dir(config.PROFILES["cpu"]) == config.ROOT / "figures"
+    assert config.figures_dir(config.PROFILES["quick"]) == config.ROOT / "build" / "quick-figures"
+    monkeypatch.setenv(config.FIGURES_ENV, str(tmp_path))
+    assert config.figures_dir(config.PROFILES["cpu"]) == tmp_path
+
+
+def test_setup_notebook_prints_one_banner_and_seeds(capsys):
+    profile = config.setup_notebook("cpu")
+    first = (random.random(), np.random.rand())
+    config.setup_notebook("cpu")
+    assert (random.random(), np.random.rand()) == first
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2  # one banner per call
+    assert profile.name == "cpu"
+    assert "TensorFlow 2." in lines[0] and "Keras 3." in lines[0]
+    assert "device: " in lines[0] and lines[0].endswith("profile: cpu")
+
+
+def test_tensorflow_log_level_is_set_before_tensorflow_loads():
+    import os
+
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] in {"2", "3"}

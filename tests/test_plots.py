@@ -1,0 +1,29 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from reslab import config, plots
+
+
+@pytest.fixture(autouse=True)
+def figures(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.FIGURES_ENV, str(tmp_path))
+    yield tmp_path
+    plt.close("all")
+
+
+def test_every_figure_is_saved_under_a_stable_name(figures):
+    table = pd.DataFrame([[1e-3, 1e-1, np.nan], [0.0, 1e-2, 1.0]], index=[2, 3], columns=[1, 2, 3])
+    plots.image_grid(np.random.default_rng(0).random((4, 28, 28)), np.arange(4), list("abcd"), "grid", columns=2)
+    fig = plots.gradient_heatmaps({"sigmoid": table, "relu": table * 10}, "heat")
+    plots.gradient_profiles({"a": [1.0, 0.1, 0.0], "b": [1, 1, 1]}, "profile")
+    plots.training_curves({"a": {"loss": [2, 1], "val_loss": [2.1, 1.2]}}, "curves", ("loss",))
+    plots.gradient_history({"a": table.T}, "history")
+    names = sorted(p.name for p in figures.iterdir())
+    assert names == ["curves.png", "grid.png", "heat.png", "history.png", "profile.png"]
+    assert all(p.stat().st_size > 5_000 for p in figures.iterdir())
+    # One shared log colour scale; an underflowed 0 is drawn at its bottom, not left blank.
+    meshes = [ax.collections[0] for ax in fig.axes if ax.get_ylabel() == "depth"]
+    assert len({(m.norm.vmin, m.norm.vmax) for m in meshes}) == 1
+    assert meshes[0].norm.vmin == pytest.approx(1e-3) and meshes[1].norm.vmax == pytest.approx(10)
