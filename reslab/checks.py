@@ -58,10 +58,14 @@ def _reference_mlp() -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((8,)),
-            keras.layers.Dense(16, kernel_initializer=init, bias_initializer="ones", name="dense_a"),
+            keras.layers.Dense(
+                16, kernel_initializer=init, bias_initializer="ones", name="dense_a"
+            ),
             keras.layers.BatchNormalization(),
             keras.layers.Activation("relu"),
-            keras.layers.Dense(16, kernel_initializer=init, bias_initializer="ones", name="dense_b"),
+            keras.layers.Dense(
+                16, kernel_initializer=init, bias_initializer="ones", name="dense_b"
+            ),
             keras.layers.Activation("relu"),
             keras.layers.Dense(3, activation="softmax", kernel_initializer=init, name="dense_out"),
         ],
@@ -84,7 +88,9 @@ def check_gradient_norms(fn: Callable) -> Verdict:
     try:
         got = _as_floats(result)
     except (TypeError, ValueError):
-        return _fail(f"Expected a list of numbers, one per layer. Received: {type(result).__name__}")
+        return _fail(
+            f"Expected a list of numbers, one per layer. Received: {type(result).__name__}"
+        )
 
     model = _reference_mlp()
     layers = grads.kernel_layers(model)
@@ -202,3 +208,34 @@ def check_healthy_mlp(fn: Callable, depth: int = 30) -> Verdict:
         f"Healthy: {depth} Dense layers, ReLU, and every layer's gradient norm is within "
         f"{HEALTHY_RATIO:.0f}x of the others and above {HEALTHY_MIN}.",
     )
+
+
+# --- Notebook 00, warm-up: prepare Fashion-MNIST images for a 32x32 network -------------
+
+
+def check_prepare_images(fn: Callable) -> Verdict:
+    """Check `fn(x)` turns uint8 (N, 28, 28) images into float32 (N, 32, 32, 1) in [0, 1],
+    zero-padded by 2 pixels on every side."""
+    from reslab.data import to_float_images
+
+    x = np.random.default_rng(0).integers(1, 256, size=(3, 28, 28)).astype("uint8")
+    result, error = _call(fn, x.copy())
+    if error is not None:
+        return error
+    if result is None:
+        return _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
+    got, expected = np.asarray(result), to_float_images(x, size=32)
+    if got.shape == (3, 32, 32) or got.shape == (3, 28, 28, 1):
+        missing = "the channel axis (add [..., None])" if got.ndim == 3 else "the padding to 32x32"
+        return _fail(f"The shape is {got.shape}; expected (3, 32, 32, 1). Missing: {missing}.")
+    if got.shape != expected.shape:
+        return _fail(f"The shape is {got.shape}; expected {expected.shape}.")
+    if got.dtype != np.float32:
+        return _fail(f"The dtype is {got.dtype}; Keras layers expect float32.")
+    if got.max() > 1.0:
+        return _fail(f"Pixel values go up to {got.max():g}; divide by 255 to scale them to [0, 1].")
+    if not np.allclose(got, expected, atol=1e-6):
+        if np.allclose(got.sum(), expected.sum(), rtol=1e-5):
+            return _fail("The values are right but the image is off-centre: pad 2 pixels per side.")
+        return _fail("The values differ from the reference: pad with zeros, 2 pixels per side.")
+    return Verdict(True, "Correct: float32, scaled to [0, 1], padded to 32x32 with a channel axis.")

@@ -55,6 +55,7 @@ def gradient_heatmaps(tables: Mapping[str, pd.DataFrame], name: str, title: str 
         # Zero gradients (underflow) are drawn at the bottom of the scale, not left blank.
         shown = table.where(~(table <= 0), norm.vmin)
         sns.heatmap(shown, ax=ax, norm=norm, cmap="viridis", cbar_kws={"label": "‖∂L/∂W‖"})
+        ax.grid(False)
         ax.set_title(label, loc="left", fontsize=10)
         ax.set_ylabel("depth")
     ax.set_xlabel("layer (1 = next to the input)")
@@ -88,7 +89,7 @@ def training_curves(
     metrics: Sequence[str] = ("loss", "accuracy"),
     title: str = "",
 ) -> plt.Figure:
-    """Training (solid) and validation (dashed) curves, one colour per run."""
+    """Training (solid) and test (dashed) curves, one colour per run; losses on a log axis."""
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.8))
     colours = sns.color_palette("colorblind", len(histories))
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
@@ -96,10 +97,14 @@ def training_curves(
             epochs = np.arange(1, len(history[metric]) + 1)
             ax.plot(epochs, history[metric], color=colour, label=f"{label} (train)")
             if f"val_{metric}" in history:
-                ax.plot(epochs, history[f"val_{metric}"], "--", color=colour, label=f"{label} (test)")
+                ax.plot(
+                    epochs, history[f"val_{metric}"], "--", color=colour, label=f"{label} (test)"
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="best")
+        if "loss" in metric:  # a diverging first epoch would flatten a linear axis
+            ax.set_yscale("log")
+    np.atleast_1d(axes)[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -110,3 +110,33 @@ def test_healthy_mlp_checker_rejects_each_mistake_specifically(case):
     verdict = checks.check_healthy_mlp(answer, depth=30)
     assert not verdict.passed
     assert expected_message in verdict.message
+
+
+def prepare_reference(x):
+    return np.pad(x.astype("float32") / 255, ((0, 0), (2, 2), (2, 2)))[..., None]
+
+
+WRONG_PREPARE = {
+    "no_channel": (lambda x: prepare_reference(x)[..., 0], "Missing: the channel axis"),
+    "no_padding": (lambda x: x[..., None].astype("float32") / 255, "Missing: the padding"),
+    "float64": (lambda x: prepare_reference(x).astype("float64"), "dtype is float64"),
+    "unscaled": (lambda x: prepare_reference(x) * 255, "divide by 255"),
+    "off_centre": (
+        lambda x: np.pad(x.astype("float32") / 255, ((0, 0), (0, 4), (0, 4)))[..., None],
+        "off-centre",
+    ),
+    "resized": (lambda x: np.zeros((3, 64, 64, 1), "float32"), "expected (3, 32, 32, 1)"),
+    "none": (lambda x: None, "returned None"),
+}
+
+
+def test_prepare_images_checker_accepts_the_reference():
+    verdict = checks.check_prepare_images(prepare_reference)
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("case", WRONG_PREPARE)
+def test_prepare_images_checker_rejects_each_mistake_specifically(case):
+    answer, expected_message = WRONG_PREPARE[case]
+    verdict = checks.check_prepare_images(answer)
+    assert not verdict.passed and expected_message in verdict.message

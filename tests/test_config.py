@@ -28,7 +28,7 @@ def test_profile_is_detected_from_the_device(monkeypatch, gpus, expected):
 
 def test_unknown_profile_lists_the_valid_ones(monkeypatch):
     monkeypatch.setenv(config.PROFILE_ENV, "laptop")
-    with pytest.raises(ValueError, match="Unknown profile 'laptop'.*quick, cpu, gpu"):
+    with pytest.raises(ValueError, match=r"Unknown profile 'laptop'.*quick, cpu, gpu"):
         config.get_profile()
 
 

@@ -8,7 +8,11 @@ from reslab import grads
 def two_layer_linear_net() -> keras.Model:
     """x -> first: h = x·[1, 2]ᵀ + 0.5 -> second: y = 3h, weights fixed by hand."""
     model = keras.Sequential(
-        [keras.Input((2,)), keras.layers.Dense(1, name="first"), keras.layers.Dense(1, name="second")]
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(1, name="first"),
+            keras.layers.Dense(1, name="second"),
+        ]
     )
     model.get_layer("first").set_weights([np.array([[1.0], [2.0]]), np.array([0.5])])
     model.get_layer("second").set_weights([np.array([[3.0]]), np.array([0.0])])
@@ -56,7 +60,9 @@ def test_history_callback_records_before_training_and_every_epoch():
     model = keras.Sequential(
         [keras.Input((4,)), keras.layers.Dense(8, name="a"), keras.layers.Dense(2, name="b")]
     )
-    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     x, y = np.random.rand(32, 4).astype("float32"), np.random.randint(0, 2, 32)
     history = grads.GradientNormHistory(x, y, loss=model.loss)
     model.fit(x, y, epochs=3, verbose=0, callbacks=[history])

@@ -15,7 +15,9 @@ def figures(tmp_path, monkeypatch):
 
 def test_every_figure_is_saved_under_a_stable_name(figures):
     table = pd.DataFrame([[1e-3, 1e-1, np.nan], [0.0, 1e-2, 1.0]], index=[2, 3], columns=[1, 2, 3])
-    plots.image_grid(np.random.default_rng(0).random((4, 28, 28)), np.arange(4), list("abcd"), "grid", columns=2)
+    plots.image_grid(
+        np.random.default_rng(0).random((4, 28, 28)), np.arange(4), list("abcd"), "grid", columns=2
+    )
     fig = plots.gradient_heatmaps({"sigmoid": table, "relu": table * 10}, "heat")
     plots.gradient_profiles({"a": [1.0, 0.1, 0.0], "b": [1, 1, 1]}, "profile")
     plots.training_curves({"a": {"loss": [2, 1], "val_loss": [2.1, 1.2]}}, "curves", ("loss",))

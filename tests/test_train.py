@@ -1,0 +1,19 @@
+import keras
+import numpy as np
+
+from reslab import train
+
+
+def test_fit_sgd_learns_a_separable_problem_and_reports_test_metrics():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    history = train.fit_sgd(
+        model, (x, y), (x[:64], y[:64]), epochs=5, batch_size=32, learning_rate=0.1
+    )
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(history["loss"]) == 5 and history["loss"][-1] < history["loss"][0]
+    assert history["val_accuracy"][-1] > 0.9
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.momentum == 0.9
