@@ -1,0 +1,185 @@
+"""Residual units of He et al. 2015 (v1) and He et al. 2016 (v2, pre-activation).
+
+Functional Keras: each function takes a tensor and returns a tensor. Layer names follow
+`keras.applications.resnet` (`conv3_block2_1_conv`, `..._0_conv` for the shortcut, `..._add`,
+`..._out`), so weights can move between the two by name.
+
+Shortcut options (He et al. 2015, §3.3 and Table 3):
+  A: identity; where the shape changes, subsample with a stride and pad the new channels
+     with zeros (no parameters).
+  B: a 1×1 projection (conv + BN) only where the number of channels changes, identity
+     elsewhere.
+  C: a projection on every block.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+BN_EPSILON = 1.001e-5  # the value keras.applications uses
+SHORTCUTS = ("A", "B", "C")
+VERSIONS = ("v1", "v1.5", "v2")
+
+
+@keras.saving.register_keras_serializable(package="reslab")
+class ZeroPadChannels(layers.Layer):
+    """Append `extra` all-zero channels: option A's parameter-free widening (§3.3)."""
+
+    def __init__(self, extra: int, **kwargs):
+        super().__init__(**kwargs)
+        self.extra = extra
+
+    def call(self, x):
+        return keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, self.extra]])
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + self.extra)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "extra": self.extra}
+
+
+def _check(shortcut: str, version: str, versions: tuple[str, ...] = VERSIONS) -> None:
+    if shortcut not in SHORTCUTS:
+        raise ValueError(
+            f"`shortcut` should be one of {SHORTCUTS}. Received: shortcut={shortcut!r}"
+        )
+    if version not in versions:
+        raise ValueError(f"`version` should be one of {versions}. Received: version={version!r}")
+
+
+def _bn(name: str, zero_gamma: bool = False) -> layers.BatchNormalization:
+    gamma = "zeros" if zero_gamma else "ones"
+    return layers.BatchNormalization(epsilon=BN_EPSILON, gamma_initializer=gamma, name=name)
+
+
+def _conv(filters: int, size: int, stride: int, name: str, use_bias: bool) -> layers.Conv2D:
+    # He initialization, as the paper does (§3.4, citing He et al. 2015b).
+    return layers.Conv2D(
+        filters,
+        size,
+        strides=stride,
+        padding="same",
+        use_bias=use_bias,
+        kernel_initializer="he_normal",
+        name=name,
+    )
+
+
+def shortcut_path(x, channels: int, stride: int, option: str, name: str, use_bias: bool = True):
+    """The shortcut branch of a block whose residual branch outputs `channels` at `stride`."""
+    _check(option, "v1")
+    in_channels = x.shape[-1]
+    if option == "A" and channels < in_channels:
+        raise ValueError(
+            f"Option A can only add channels. Received: {in_channels} -> {channels} in {name}"
+        )
+    if option == "C" or (option == "B" and channels != in_channels):
+        x = _conv(channels, 1, stride, f"{name}_0_conv", use_bias)(x)
+        return _bn(f"{name}_0_bn")(x)
+    if stride > 1:  # identity on a subsampled grid
+        x = layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
+    if channels > in_channels:  # only option A gets here
+        x = ZeroPadChannels(channels - in_channels, name=f"{name}_0_pad")(x)
+    return x
+
+
+def basic_block(
+    x,
+    filters: int,
+    stride: int = 1,
+    shortcut: str = "B",
+    version: str = "v1",
+    zero_gamma: bool = False,
+    use_bias: bool = False,
+    name: str = "block",
+):
+    """Two 3×3 convolutions plus a shortcut (He et al. 2015, Fig. 2 / Fig. 5 left).
+
+    v1: conv-BN-ReLU-conv-BN, add, ReLU. v2 (He et al. 2016, Fig. 4e): BN-ReLU-conv-BN-ReLU-
+    conv, add, nothing after. `zero_gamma` starts the last BN at 0, so a v1 block starts as
+    identity + ReLU (Goyal et al. 2017, §5.1).
+    """
+    _check(shortcut, version, ("v1", "v2"))
+    if version == "v2":
+        if zero_gamma:
+            raise ValueError("A v2 unit ends with a convolution, not BN: zero_gamma is v1 only.")
+        preact = _bn(f"{name}_preact_bn")(x)
+        preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
+        # A projection sees the pre-activated input; an identity shortcut sees x itself.
+        projects = shortcut == "C" or (shortcut == "B" and filters != x.shape[-1])
+        short = shortcut_path(preact if projects else x, filters, stride, shortcut, name, use_bias)
+        y = _conv(filters, 3, stride, f"{name}_1_conv", use_bias)(preact)
+        y = _bn(f"{name}_1_bn")(y)
+        y = layers.Activation("relu", name=f"{name}_1_relu")(y)
+        y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
+        return layers.Add(name=f"{name}_out")([short, y])
+
+    short = shortcut_path(x, filters, stride, shortcut, name, use_bias)
+    y = _conv(filters, 3, stride, f"{name}_1_conv", use_bias)(x)
+    y = _bn(f"{name}_1_bn")(y)
+    y = layers.Activation("relu", name=f"{name}_1_relu")(y)
+    y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
+    y = _bn(f"{name}_2_bn", zero_gamma)(y)
+    y = layers.Add(name=f"{name}_add")([short, y])
+    return layers.Activation("relu", name=f"{name}_out")(y)
+
+
+def bottleneck_block(
+    x,
+    filters: int,
+    stride: int = 1,
+    shortcut: str = "B",
+    version: str = "v1",
+    zero_gamma: bool = False,
+    use_bias: bool = True,
+    name: str = "block",
+):
+    """1×1 (reduce to `filters`) → 3×3 → 1×1 (expand to 4·filters), plus a shortcut
+    (He et al. 2015, Fig. 5 right; used in ResNet-50/101/152, Table 1).
+
+    v1 puts the stride in the first 1×1 conv, as the paper and `keras.applications.ResNet50`
+    do; v1.5 puts it in the 3×3 conv, as torchvision does. With `use_bias=True` every conv
+    has a bias, as in Keras's ResNet50.
+    """
+    _check(shortcut, version, ("v1", "v1.5"))
+    out = 4 * filters
+    short = shortcut_path(x, out, stride, shortcut, name, use_bias)
+    stride_1x1, stride_3x3 = (stride, 1) if version == "v1" else (1, stride)
+    y = _conv(filters, 1, stride_1x1, f"{name}_1_conv", use_bias)(x)
+    y = _bn(f"{name}_1_bn")(y)
+    y = layers.Activation("relu", name=f"{name}_1_relu")(y)
+    y = _conv(filters, 3, stride_3x3, f"{name}_2_conv", use_bias)(y)
+    y = _bn(f"{name}_2_bn")(y)
+    y = layers.Activation("relu", name=f"{name}_2_relu")(y)
+    y = _conv(out, 1, 1, f"{name}_3_conv", use_bias)(y)
+    y = _bn(f"{name}_3_bn", zero_gamma)(y)
+    y = layers.Add(name=f"{name}_add")([short, y])
+    return layers.Activation("relu", name=f"{name}_out")(y)
+
+
+def identity_block(x, filters: int, name: str = "block", **kwargs):
+    """ResNet-50's "identity block": a bottleneck whose input and output shapes match."""
+    if x.shape[-1] != 4 * filters:
+        raise ValueError(
+            f"An identity block keeps the shape: its input needs 4 * filters = {4 * filters} "
+            f"channels. Received: {x.shape[-1]} channels in {name}"
+        )
+    return bottleneck_block(x, filters, stride=1, shortcut="B", name=name, **kwargs)
+
+
+def convolutional_block(x, filters: int, stride: int = 2, name: str = "block", **kwargs):
+    """ResNet-50's "convolutional block": a bottleneck with a projection shortcut."""
+    return bottleneck_block(x, filters, stride=stride, shortcut="C", name=name, **kwargs)
+
+
+def plain_block(x, filters: int, stride: int = 1, name: str = "block"):
+    """The plain counterpart of `basic_block`: the same two conv-BN-ReLU layers, no shortcut
+    (He et al. 2015, Fig. 3 middle)."""
+    x = _conv(filters, 3, stride, f"{name}_1_conv", use_bias=False)(x)
+    x = _bn(f"{name}_1_bn")(x)
+    x = layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = _conv(filters, 3, 1, f"{name}_2_conv", use_bias=False)(x)
+    x = _bn(f"{name}_2_bn")(x)
+    return layers.Activation("relu", name=f"{name}_out")(x)
