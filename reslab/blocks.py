@@ -67,6 +67,12 @@ def _conv(filters: int, size: int, stride: int, name: str, use_bias: bool) -> la
     )
 
 
+def _conv_bn_relu(x, filters: int, size: int, stride: int, name: str, use_bias: bool):
+    x = _conv(filters, size, stride, f"{name}_conv", use_bias)(x)
+    x = _bn(f"{name}_bn")(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
+
+
 def shortcut_path(x, channels: int, stride: int, option: str, name: str, use_bias: bool = True):
     """The shortcut branch of a block whose residual branch outputs `channels` at `stride`."""
     _check(option, "v1")
@@ -110,16 +116,12 @@ def basic_block(
         # A projection sees the pre-activated input; an identity shortcut sees x itself.
         projects = shortcut == "C" or (shortcut == "B" and filters != x.shape[-1])
         short = shortcut_path(preact if projects else x, filters, stride, shortcut, name, use_bias)
-        y = _conv(filters, 3, stride, f"{name}_1_conv", use_bias)(preact)
-        y = _bn(f"{name}_1_bn")(y)
-        y = layers.Activation("relu", name=f"{name}_1_relu")(y)
+        y = _conv_bn_relu(preact, filters, 3, stride, f"{name}_1", use_bias)
         y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
         return layers.Add(name=f"{name}_out")([short, y])
 
     short = shortcut_path(x, filters, stride, shortcut, name, use_bias)
-    y = _conv(filters, 3, stride, f"{name}_1_conv", use_bias)(x)
-    y = _bn(f"{name}_1_bn")(y)
-    y = layers.Activation("relu", name=f"{name}_1_relu")(y)
+    y = _conv_bn_relu(x, filters, 3, stride, f"{name}_1", use_bias)
     y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
     y = _bn(f"{name}_2_bn", zero_gamma)(y)
     y = layers.Add(name=f"{name}_add")([short, y])
@@ -147,12 +149,8 @@ def bottleneck_block(
     out = 4 * filters
     short = shortcut_path(x, out, stride, shortcut, name, use_bias)
     stride_1x1, stride_3x3 = (stride, 1) if version == "v1" else (1, stride)
-    y = _conv(filters, 1, stride_1x1, f"{name}_1_conv", use_bias)(x)
-    y = _bn(f"{name}_1_bn")(y)
-    y = layers.Activation("relu", name=f"{name}_1_relu")(y)
-    y = _conv(filters, 3, stride_3x3, f"{name}_2_conv", use_bias)(y)
-    y = _bn(f"{name}_2_bn")(y)
-    y = layers.Activation("relu", name=f"{name}_2_relu")(y)
+    y = _conv_bn_relu(x, filters, 1, stride_1x1, f"{name}_1", use_bias)
+    y = _conv_bn_relu(y, filters, 3, stride_3x3, f"{name}_2", use_bias)
     y = _conv(out, 1, 1, f"{name}_3_conv", use_bias)(y)
     y = _bn(f"{name}_3_bn", zero_gamma)(y)
     y = layers.Add(name=f"{name}_add")([short, y])
@@ -177,9 +175,7 @@ def convolutional_block(x, filters: int, stride: int = 2, name: str = "block", *
 def plain_block(x, filters: int, stride: int = 1, name: str = "block"):
     """The plain counterpart of `basic_block`: the same two conv-BN-ReLU layers, no shortcut
     (He et al. 2015, Fig. 3 middle)."""
-    x = _conv(filters, 3, stride, f"{name}_1_conv", use_bias=False)(x)
-    x = _bn(f"{name}_1_bn")(x)
-    x = layers.Activation("relu", name=f"{name}_1_relu")(x)
+    x = _conv_bn_relu(x, filters, 3, stride, f"{name}_1", use_bias=False)
     x = _conv(filters, 3, 1, f"{name}_2_conv", use_bias=False)(x)
     x = _bn(f"{name}_2_bn")(x)
     return layers.Activation("relu", name=f"{name}_out")(x)
