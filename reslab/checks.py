@@ -5,6 +5,7 @@ and say specifically what is wrong. Each returns a `Verdict` that prints as one 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 import keras
@@ -239,3 +240,100 @@ def check_prepare_images(fn: Callable) -> Verdict:
             return _fail("The values are right but the image is off-centre: pad 2 pixels per side.")
         return _fail("The values differ from the reference: pad with zeros, 2 pixels per side.")
     return Verdict(True, "Correct: float32, scaled to [0, 1], padded to 32x32 with a channel axis.")
+
+
+# --- Notebook 03: the bottleneck identity block -----------------------------------------
+
+_IDENTITY_ORDER = ["Conv2D", "BatchNormalization", "ReLU"] * 2 + [
+    "Conv2D",
+    "BatchNormalization",
+    "Add",
+    "ReLU",
+]
+
+
+def _layer_kinds(model: keras.Model) -> list[str]:
+    kinds = []
+    for layer in model.layers[1:]:  # skip the Input
+        kind = type(layer).__name__
+        if kind == "Activation" and getattr(layer.activation, "__name__", "") == "relu":
+            kind = "ReLU"
+        kinds.append(kind)
+    return kinds
+
+
+def check_identity_block(fn: Callable) -> Verdict:
+    """Check `fn(x, filters)` builds ResNet-50's identity block on tensor `x`:
+    1×1 → 3×3 → 1×1 convs with BN (and ReLU after the first two), x added, then ReLU."""
+    from reslab import blocks
+
+    filters, shape = 4, (6, 6, 16)
+    x = keras.Input(shape)
+    y, error = _call(fn, x, filters)
+    if error is not None:
+        # Keras's Add names both shapes when they differ: turn that into the shape advice.
+        shapes = re.search(
+            r"shapes \((\d+), (\d+), (\d+)\) and \((\d+), (\d+), (\d+)\)", error.message
+        )
+        if not shapes:
+            return error
+        out = tuple(int(n) for n in shapes.groups()[:3])
+        out = out if out != shape else tuple(int(n) for n in shapes.groups()[3:])
+    elif y is None:
+        return _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
+    else:
+        out = tuple(y.shape[1:])
+    if out[:2] != shape[:2]:
+        return _fail(
+            f"The output is {out}; the grid must stay {shape[:2]}. Give the 3×3 conv "
+            "padding='same' and every conv a stride of 1."
+        )
+    if out != shape:
+        return _fail(
+            f"The output is {out}; an identity block keeps the input shape {shape}: the last "
+            f"1×1 conv needs 4 * filters = {4 * filters} filters."
+        )
+    try:
+        model = keras.Model(x, y)
+    except Exception as err:
+        return _fail(f"Could not build a model from the block's output ({type(err).__name__}).")
+    kinds = _layer_kinds(model)
+    if "Add" not in kinds:
+        return _fail(
+            "The shortcut is missing: add the block's input x to the output of the last BN "
+            "with layers.Add()."
+        )
+    add = kinds.index("Add")
+    if add > 0 and kinds[add - 1] == "ReLU":
+        return _fail(
+            "The shortcut is added after the ReLU. Add x to the output of the last BN first, "
+            "then apply the ReLU (He et al. 2015, Eq. 1 and Fig. 5: y = F(x) + x, then ReLU)."
+        )
+    if kinds[-1] == "Add":
+        return _fail("The block must end with a ReLU after the addition (He et al. 2015, Fig. 5).")
+    sizes = [layer.kernel_size for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    if sizes != [(1, 1), (3, 3), (1, 1)]:
+        return _fail(f"The conv kernel sizes are {sizes}; expected 1×1, 3×3, 1×1 (a bottleneck).")
+    if kinds != _IDENTITY_ORDER:
+        return _fail(f"The layers are {kinds}; expected {_IDENTITY_ORDER}.")
+
+    # Same weights in the reference block: the outputs must agree.
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    x_ref = keras.Input(shape)
+    use_bias = all(conv.use_bias for conv in convs)
+    reference = keras.Model(x_ref, blocks.identity_block(x_ref, filters, use_bias=use_bias))
+    weighted = [layer for layer in model.layers if layer.weights]
+    ref_weighted = [layer for layer in reference.layers if layer.weights]
+    for mine, theirs in zip(weighted, ref_weighted, strict=True):
+        theirs.set_weights(mine.get_weights())
+        if hasattr(mine, "epsilon"):  # Keras's BN default (1e-3) differs from ResNet-50's
+            theirs.epsilon = mine.epsilon
+    value = np.random.default_rng(0).normal(size=(2, *shape)).astype("float32")
+    if not np.allclose(model(value), reference(value), atol=1e-5):
+        return _fail(
+            "The layers are right but, with the same weights, the output differs from the "
+            "reference: check which tensor each layer is applied to."
+        )
+    return Verdict(
+        True, f"Correct: an identity block with {reference.count_params():,} parameters."
+    )

@@ -140,3 +140,48 @@ def test_prepare_images_checker_rejects_each_mistake_specifically(case):
     answer, expected_message = WRONG_PREPARE[case]
     verdict = checks.check_prepare_images(answer)
     assert not verdict.passed and expected_message in verdict.message
+
+
+def identity_block(x, filters, bias=True, shortcut=True, add_after_relu=False, final_relu=True,
+                   out=None, padding="same", sizes=(1, 3, 1)):  # fmt: skip
+    """A learner-style identity block, with switches for each typical mistake."""
+    layers = keras.layers
+    y = x
+    widths = (filters, filters, out or 4 * filters)
+    for i, (width, size) in enumerate(zip(widths, sizes, strict=True)):
+        y = layers.Conv2D(width, size, padding=padding if size > 1 else "valid", use_bias=bias)(y)
+        y = layers.BatchNormalization()(y)
+        if i < 2 or add_after_relu:
+            y = layers.Activation("relu")(y)
+    if shortcut:
+        y = layers.Add()([y, x])
+    return layers.Activation("relu")(y) if final_relu else y
+
+
+WRONG_IDENTITY = {
+    "no_shortcut": (lambda x, f: identity_block(x, f, shortcut=False), "shortcut is missing"),
+    "after_relu": (lambda x, f: identity_block(x, f, add_after_relu=True), "added after the ReLU"),
+    "no_final_relu": (lambda x, f: identity_block(x, f, final_relu=False), "end with a ReLU"),
+    "valid_padding": (lambda x, f: identity_block(x, f, padding="valid"), "padding='same'"),
+    "narrow_output": (lambda x, f: identity_block(x, f, out=f), "4 * filters = 16"),
+    "all_3x3": (lambda x, f: identity_block(x, f, sizes=(3, 3, 3)), "kernel sizes"),
+    "none": (lambda x, f: None, "returned None"),
+    "crashes": (lambda x, f: keras.layers.Conv2D(f, 3, strides=0)(x), "raised ValueError"),
+}
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_identity_block_checker_accepts_right_answers(bias):
+    verdict = checks.check_identity_block(lambda x, f: identity_block(x, f, bias=bias))
+    assert verdict.passed, verdict.message
+    from reslab import blocks
+
+    verdict = checks.check_identity_block(blocks.identity_block)
+    assert verdict.passed, verdict.message
+
+
+@pytest.mark.parametrize("case", WRONG_IDENTITY)
+def test_identity_block_checker_rejects_each_mistake_specifically(case):
+    answer, expected_message = WRONG_IDENTITY[case]
+    verdict = checks.check_identity_block(answer)
+    assert not verdict.passed and expected_message in verdict.message, verdict.message
