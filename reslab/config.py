@@ -19,7 +19,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 PROFILE_ENV = "RESLAB_PROFILE"
 FIGURES_ENV = "RESLAB_FIGURES_DIR"
 SEED = 42
-REPO_URL = "https://github.com/reslab-course/reslab"
 ROOT = Path(__file__).resolve().parent.parent
 
 
