@@ -337,3 +337,67 @@ def check_identity_block(fn: Callable) -> Verdict:
     return Verdict(
         True, f"Correct: an identity block with {reference.count_params():,} parameters."
     )
+
+
+# --- Notebook 04: the bottleneck convolutional (projection) block -----------------------
+
+
+def check_convolutional_block(fn: Callable) -> Verdict:
+    """Check `fn(x, filters, stride)` builds ResNet-50's convolutional block (v1): the
+    bottleneck with the stride in its first 1×1 conv and a strided 1×1 projection + BN."""
+    from reslab import blocks
+
+    filters, stride, shape = 4, 2, (6, 6, 8)
+    expected = (3, 3, 4 * filters)
+    x = keras.Input(shape)
+    y, error = _call(fn, x, filters, stride)
+    if error is not None:
+        if "shapes" in error.message:  # Add refused two different shapes
+            return _fail(
+                "The shortcut and the main path have different shapes. When a block changes "
+                "the shape, the shortcut needs a projection: a 1×1 conv with 4 * filters "
+                "filters and the same stride, followed by BN (He et al. 2015, §3.3, option B)."
+            )
+        return error
+    if y is None:
+        return _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
+    if tuple(y.shape[1:]) != expected:
+        return _fail(
+            f"The output is {tuple(y.shape[1:])}; for a {shape} input, filters={filters} and "
+            f"stride={stride} it should be {expected}: the stride halves the grid and the last "
+            "1×1 conv expands to 4 * filters channels."
+        )
+    model = keras.Model(x, y)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    from_input = [c for c in convs if c.input is x]
+    if len(convs) != 4 or len(from_input) != 2:
+        return _fail(
+            f"Found {len(convs)} convolutions, {len(from_input)} of them reading the block's "
+            "input; expected 4: three on the main path and one 1×1 projection on the shortcut."
+        )
+    strided = sorted(c.kernel_size for c in convs if c.strides != (1, 1))
+    if (3, 3) in strided:
+        return _fail(
+            "The stride sits in the 3×3 conv. That is ResNet v1.5 (torchvision); the paper and "
+            "keras.applications.ResNet50 put it in the first 1×1 conv."
+        )
+    kinds = _layer_kinds(model)
+    add = kinds.index("Add")
+    if kinds[-1] != "ReLU" or kinds[add - 1] == "ReLU":
+        return _fail("Add the shortcut to the last BN's output, then apply one ReLU.")
+    if kinds.count("BatchNormalization") != 4:
+        return _fail("Each of the 4 convolutions (the projection too) is followed by BN.")
+
+    x_ref = keras.Input(shape)
+    use_bias = all(conv.use_bias for conv in convs)
+    reference = keras.Model(
+        x_ref, blocks.convolutional_block(x_ref, filters, stride, use_bias=use_bias)
+    )
+    if reference.count_params() != model.count_params():
+        return _fail(
+            f"The block has {model.count_params():,} parameters; the reference has "
+            f"{reference.count_params():,}. Check each conv's number of filters."
+        )
+    return Verdict(
+        True, f"Correct: a convolutional block with {model.count_params():,} parameters."
+    )
