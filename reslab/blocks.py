@@ -19,7 +19,6 @@ from keras import layers
 
 BN_EPSILON = 1.001e-5  # the value keras.applications uses
 SHORTCUTS = ("A", "B", "C")
-VERSIONS = ("v1", "v1.5", "v2")
 
 
 @keras.saving.register_keras_serializable(package="reslab")
@@ -40,11 +39,16 @@ class ZeroPadChannels(layers.Layer):
         return {**super().get_config(), "extra": self.extra}
 
 
-def _check(shortcut: str, version: str, versions: tuple[str, ...] = VERSIONS) -> None:
+def check_shortcut(shortcut: str) -> None:
+    """Raise a clear error unless `shortcut` is one of the paper's options A, B, C."""
     if shortcut not in SHORTCUTS:
         raise ValueError(
             f"`shortcut` should be one of {SHORTCUTS}. Received: shortcut={shortcut!r}"
         )
+
+
+def check_version(version: str, versions: tuple[str, ...]) -> None:
+    """Raise a clear error unless `version` is one of `versions`."""
     if version not in versions:
         raise ValueError(f"`version` should be one of {versions}. Received: version={version!r}")
 
@@ -75,7 +79,7 @@ def _conv_bn_relu(x, filters: int, size: int, stride: int, name: str, use_bias: 
 
 def shortcut_path(x, channels: int, stride: int, option: str, name: str, use_bias: bool = True):
     """The shortcut branch of a block whose residual branch outputs `channels` at `stride`."""
-    _check(option, "v1")
+    check_shortcut(option)
     in_channels = x.shape[-1]
     if option == "A" and channels < in_channels:
         raise ValueError(
@@ -107,7 +111,8 @@ def basic_block(
     conv, add, nothing after. `zero_gamma` starts the last BN at 0, so a v1 block starts as
     identity + ReLU (Goyal et al. 2017, §5.1).
     """
-    _check(shortcut, version, ("v1", "v2"))
+    check_shortcut(shortcut)
+    check_version(version, ("v1", "v2"))
     if version == "v2":
         if zero_gamma:
             raise ValueError("A v2 unit ends with a convolution, not BN: zero_gamma is v1 only.")
@@ -145,7 +150,8 @@ def bottleneck_block(
     do; v1.5 puts it in the 3×3 conv, as torchvision does. With `use_bias=True` every conv
     has a bias, as in Keras's ResNet50.
     """
-    _check(shortcut, version, ("v1", "v1.5"))
+    check_shortcut(shortcut)
+    check_version(version, ("v1", "v1.5"))
     out = 4 * filters
     short = shortcut_path(x, out, stride, shortcut, name, use_bias)
     stride_1x1, stride_3x3 = (stride, 1) if version == "v1" else (1, stride)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from reslab import grads
+from reslab import blocks, grads
+from reslab.data import to_float_images
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,8 +218,6 @@ def check_healthy_mlp(fn: Callable, depth: int = 30) -> Verdict:
 def check_prepare_images(fn: Callable) -> Verdict:
     """Check `fn(x)` turns uint8 (N, 28, 28) images into float32 (N, 32, 32, 1) in [0, 1],
     zero-padded by 2 pixels on every side."""
-    from reslab.data import to_float_images
-
     x = np.random.default_rng(0).integers(1, 256, size=(3, 28, 28)).astype("uint8")
     result, error = _call(fn, x.copy())
     if error is not None:
@@ -265,8 +264,6 @@ def _layer_kinds(model: keras.Model) -> list[str]:
 def check_identity_block(fn: Callable) -> Verdict:
     """Check `fn(x, filters)` builds ResNet-50's identity block on tensor `x`:
     1×1 → 3×3 → 1×1 convs with BN (and ReLU after the first two), x added, then ReLU."""
-    from reslab import blocks
-
     filters, shape = 4, (6, 6, 16)
     x = keras.Input(shape)
     y, error = _call(fn, x, filters)
@@ -345,8 +342,6 @@ def check_identity_block(fn: Callable) -> Verdict:
 def check_convolutional_block(fn: Callable) -> Verdict:
     """Check `fn(x, filters, stride)` builds ResNet-50's convolutional block (v1): the
     bottleneck with the stride in its first 1×1 conv and a strided 1×1 projection + BN."""
-    from reslab import blocks
-
     filters, stride, shape = 4, 2, (6, 6, 8)
     expected = (3, 3, 4 * filters)
     x = keras.Input(shape)

@@ -72,6 +72,7 @@ def cifar_resnet(
 ) -> keras.Model:
     """The CIFAR-10 ResNet of §4.2 (option A shortcuts there, Table 6) or its pre-activation
     version (He et al. 2016). Same layers as `plain_cifar(depth)` plus one shortcut per pair."""
-    blocks._check(shortcut, version, ("v1", "v2"))
+    blocks.check_shortcut(shortcut)
+    blocks.check_version(version, ("v1", "v2"))
     name = f"resnet{depth}{'' if version == 'v1' else 'v2'}_{shortcut}"
     return _cifar_net(depth, True, shortcut, version, zero_gamma, input_shape, classes, name)
