@@ -18,6 +18,9 @@ import keras
 from keras import layers
 
 BN_EPSILON = 1.001e-5  # the value keras.applications uses
+# Torch's and PyTorch's default (0.1 in their convention). With Keras's 0.99 the moving
+# averages need many hundreds of steps to reach the data, so a short run evaluates badly.
+BN_MOMENTUM = 0.9
 SHORTCUTS = ("A", "B", "C")
 
 
@@ -53,9 +56,12 @@ def check_version(version: str, versions: tuple[str, ...]) -> None:
         raise ValueError(f"`version` should be one of {versions}. Received: version={version!r}")
 
 
-def _bn(name: str, zero_gamma: bool = False) -> layers.BatchNormalization:
+def batch_norm(name: str, zero_gamma: bool = False) -> layers.BatchNormalization:
+    """BN as ResNet uses it after every conv (§3.4); `zero_gamma` starts its scale at 0."""
     gamma = "zeros" if zero_gamma else "ones"
-    return layers.BatchNormalization(epsilon=BN_EPSILON, gamma_initializer=gamma, name=name)
+    return layers.BatchNormalization(
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, gamma_initializer=gamma, name=name
+    )
 
 
 def _conv(filters: int, size: int, stride: int, name: str, use_bias: bool) -> layers.Conv2D:
@@ -73,7 +79,7 @@ def _conv(filters: int, size: int, stride: int, name: str, use_bias: bool) -> la
 
 def _conv_bn_relu(x, filters: int, size: int, stride: int, name: str, use_bias: bool):
     x = _conv(filters, size, stride, f"{name}_conv", use_bias)(x)
-    x = _bn(f"{name}_bn")(x)
+    x = batch_norm(f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
@@ -87,7 +93,7 @@ def shortcut_path(x, channels: int, stride: int, option: str, name: str, use_bia
         )
     if option == "C" or (option == "B" and channels != in_channels):
         x = _conv(channels, 1, stride, f"{name}_0_conv", use_bias)(x)
-        return _bn(f"{name}_0_bn")(x)
+        return batch_norm(f"{name}_0_bn")(x)
     if stride > 1:  # identity on a subsampled grid
         x = layers.MaxPooling2D(1, strides=stride, name=f"{name}_0_pool")(x)
     if channels > in_channels:  # only option A gets here
@@ -116,7 +122,7 @@ def basic_block(
     if version == "v2":
         if zero_gamma:
             raise ValueError("A v2 unit ends with a convolution, not BN: zero_gamma is v1 only.")
-        preact = _bn(f"{name}_preact_bn")(x)
+        preact = batch_norm(f"{name}_preact_bn")(x)
         preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
         # A projection sees the pre-activated input; an identity shortcut sees x itself.
         projects = shortcut == "C" or (shortcut == "B" and filters != x.shape[-1])
@@ -128,7 +134,7 @@ def basic_block(
     short = shortcut_path(x, filters, stride, shortcut, name, use_bias)
     y = _conv_bn_relu(x, filters, 3, stride, f"{name}_1", use_bias)
     y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
-    y = _bn(f"{name}_2_bn", zero_gamma)(y)
+    y = batch_norm(f"{name}_2_bn", zero_gamma)(y)
     y = layers.Add(name=f"{name}_add")([short, y])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
@@ -158,7 +164,7 @@ def bottleneck_block(
     y = _conv_bn_relu(x, filters, 1, stride_1x1, f"{name}_1", use_bias)
     y = _conv_bn_relu(y, filters, 3, stride_3x3, f"{name}_2", use_bias)
     y = _conv(out, 1, 1, f"{name}_3_conv", use_bias)(y)
-    y = _bn(f"{name}_3_bn", zero_gamma)(y)
+    y = batch_norm(f"{name}_3_bn", zero_gamma)(y)
     y = layers.Add(name=f"{name}_add")([short, y])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
@@ -183,5 +189,5 @@ def plain_block(x, filters: int, stride: int = 1, name: str = "block"):
     (He et al. 2015, Fig. 3 middle)."""
     x = _conv_bn_relu(x, filters, 3, stride, f"{name}_1", use_bias=False)
     x = _conv(filters, 3, 1, f"{name}_2_conv", use_bias=False)(x)
-    x = _bn(f"{name}_2_bn")(x)
+    x = batch_norm(f"{name}_2_bn")(x)
     return layers.Activation("relu", name=f"{name}_out")(x)

@@ -34,6 +34,12 @@ class Profile:
     mlp_depths: tuple[int, ...]  # depths swept in the vanishing-gradient study
     mlp_width: int
     grad_batch: int  # images in the batch gradients are measured on
+    cifar_depths: tuple[int, int]  # the shallow and deep CIFAR nets compared (6n + 2)
+    cifar_widths: tuple[int, int, int]  # filters per stage; the paper's are (16, 32, 64)
+    cifar_train: int  # Fashion-MNIST images (padded to 32x32) the CIFAR nets train on
+    cifar_test: int  # ... and are tested on
+    cifar_epochs: int
+    cifar_batch: int
 
 
 PROFILES: dict[str, Profile] = {
@@ -46,6 +52,12 @@ PROFILES: dict[str, Profile] = {
         mlp_depths=(5, 10, 20),
         mlp_width=32,
         grad_batch=128,
+        cifar_depths=(8, 14),
+        cifar_widths=(4, 8, 16),
+        cifar_train=256,
+        cifar_test=256,
+        cifar_epochs=1,
+        cifar_batch=32,
     ),
     "cpu": Profile(
         name="cpu",
@@ -56,6 +68,12 @@ PROFILES: dict[str, Profile] = {
         mlp_depths=(5, 10, 20, 30, 50),
         mlp_width=128,
         grad_batch=512,
+        cifar_depths=(20, 56),
+        cifar_widths=(8, 16, 32),  # half width: the deep nets then fit the 5-minute budget
+        cifar_train=1800,
+        cifar_test=500,
+        cifar_epochs=3,
+        cifar_batch=32,
     ),
     "gpu": Profile(
         name="gpu",
@@ -66,6 +84,12 @@ PROFILES: dict[str, Profile] = {
         mlp_depths=(5, 10, 20, 30, 50, 100),
         mlp_width=256,
         grad_batch=1024,
+        cifar_depths=(20, 56),
+        cifar_widths=(16, 32, 64),
+        cifar_train=60_000,
+        cifar_test=10_000,
+        cifar_epochs=30,
+        cifar_batch=128,
     ),
 }
 

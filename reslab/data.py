@@ -1,4 +1,4 @@
-"""Datasets and `tf.data` pipelines, found offline first, with errors that say how to fix them."""
+"""Datasets, found offline first, with errors that say how to fix them."""
 
 from __future__ import annotations
 
@@ -130,19 +130,3 @@ def to_float_images(x: np.ndarray, size: int | None = None) -> np.ndarray:
             )
         x = np.pad(x, ((0, 0), (dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2), (0, 0)))
     return x
-
-
-def make_dataset(
-    x: np.ndarray,
-    y: np.ndarray,
-    batch_size: int,
-    shuffle: bool = True,
-    seed: int = 0,
-):
-    """A batched, prefetched `tf.data.Dataset` of `(x, y)`; reshuffled every epoch."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import MaxNLocator
 
 from reslab.config import figures_dir
 
@@ -122,6 +123,43 @@ def gradient_history(frames: Mapping[str, pd.DataFrame], name: str, title: str =
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("epoch")
     np.atleast_1d(axes)[0].set_ylabel("‖∂L/∂W‖ (dark = input side)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, name)
+    return fig
+
+
+def error_curves(
+    panels: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]],
+    name: str,
+    title: str = "",
+    x_label: str = "epoch",
+) -> plt.Figure:
+    """Error (%) against training time, one panel per group of runs, drawn as He et al. 2015
+    draw Fig. 6: dashed lines are training error, bold lines test error.
+
+    Each run is a history with `accuracy` and optionally `val_accuracy`; `step` and
+    `val_step` give their x positions (default 1, 2, ...).
+    """
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.2 * len(panels), 3.8), sharey=True, squeeze=False
+    )
+    for ax, (panel, runs) in zip(axes[0], panels.items(), strict=True):
+        colours = sns.color_palette("colorblind", len(runs))
+        for colour, (label, run) in zip(colours, runs.items(), strict=True):
+            train_error = 100 * (1 - np.asarray(run["accuracy"], dtype=float))
+            steps = run.get("step", np.arange(1, len(train_error) + 1))
+            ax.plot(steps, train_error, "--", color=colour, lw=1.2, label=f"{label} (train)")
+            if "val_accuracy" in run:
+                test_error = 100 * (1 - np.asarray(run["val_accuracy"], dtype=float))
+                val_steps = run.get("val_step", np.arange(1, len(test_error) + 1))
+                ax.plot(val_steps, test_error, "o-", color=colour, lw=2.6, label=f"{label} (test)")
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel(x_label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("error (%)")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

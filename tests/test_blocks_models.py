@@ -112,3 +112,20 @@ def test_bottleneck_blocks_match_keras_resnet50_names_and_shapes():
 
     for prefix in ("conv2_block1_", "conv2_block2_"):
         assert weights(ours, prefix) == weights(reference, prefix)
+
+
+def test_widths_scale_the_net_and_bad_widths_are_clear_errors():
+    half = models.cifar_resnet(20, widths=(8, 16, 32))
+    assert half.get_layer("conv4_block3_out").output.shape[1:] == (8, 8, 32)
+    assert half.count_params() < models.cifar_resnet(20).count_params() / 3
+    assert models.plain_cifar(20, widths=(8, 16, 32)).count_params() == half.count_params()
+    with pytest.raises(
+        ValueError, match=r"three positive filter counts.*Received: widths=\(8, 16\)"
+    ):
+        models.plain_cifar(20, widths=(8, 16))
+
+
+def test_cifar_batch_norm_uses_a_short_run_momentum():
+    model = models.cifar_resnet(20)
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 19 and {bn.momentum for bn in bns} == {blocks.BN_MOMENTUM}

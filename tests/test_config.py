@@ -11,6 +11,11 @@ def test_profiles_are_typed_and_grow_from_quick_to_gpu():
     assert all(isinstance(p, config.Profile) for p in (quick, cpu, gpu))
     assert quick.train_samples < cpu.train_samples <= gpu.train_samples
     assert max(quick.mlp_depths) < max(cpu.mlp_depths) <= max(gpu.mlp_depths)
+    assert quick.cifar_train < cpu.cifar_train < gpu.cifar_train
+    for profile in (quick, cpu, gpu):  # CIFAR depths are 6n + 2, shallow before deep
+        shallow, deep = profile.cifar_depths
+        assert shallow < deep and (shallow - 2) % 6 == 0 == (deep - 2) % 6
+    assert gpu.cifar_widths == (16, 32, 64)  # the paper's width on a GPU
 
 
 def test_profile_comes_from_the_environment(monkeypatch):

@@ -91,13 +91,3 @@ def test_to_float_images_pads_28_to_32_around_the_centre():
     assert out.sum() == 2 * 28 * 28  # the 2-pixel border is zeros
     with pytest.raises(ValueError, match="Cannot pad images of size 28x28 to 16x16"):
         data.to_float_images(x, size=16)
-
-
-def test_make_dataset_batches_and_reshuffles():
-    x = np.arange(10, dtype="float32")[:, None]
-    ds = data.make_dataset(x, np.arange(10), batch_size=4, seed=1)
-    epochs = [np.concatenate([b[0].numpy().ravel() for b in ds]) for _ in range(2)]
-    assert [len(b[0]) for b in ds] == [4, 4, 2]
-    assert sorted(epochs[0]) == list(range(10)) and not (epochs[0] == epochs[1]).all()
-    ordered = data.make_dataset(x, np.arange(10), batch_size=4, shuffle=False)
-    assert np.concatenate([b[1].numpy() for b in ordered]).tolist() == list(range(10))

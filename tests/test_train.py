@@ -17,3 +17,19 @@ def test_fit_sgd_learns_a_separable_problem_and_reports_test_metrics():
     assert len(history["loss"]) == 5 and history["loss"][-1] < history["loss"][0]
     assert history["val_accuracy"][-1] > 0.9
     assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.momentum == 0.9
+
+
+def test_batch_history_recovers_each_batch_from_keras_running_means():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(96, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    recorder = train.BatchHistory()
+    history = train.fit_sgd(
+        model, (x, y), (x, y), epochs=2, batch_size=32, learning_rate=0.1, callbacks=[recorder]
+    )
+    assert len(recorder.history["loss"]) == 6  # 3 batches x 2 epochs
+    per_batch = np.array(recorder.history["accuracy"]).reshape(2, 3)
+    # equal batches: the mean of the per-batch values is the epoch's reported accuracy
+    np.testing.assert_allclose(per_batch.mean(axis=1), history["accuracy"], atol=1e-5)
+    assert ((per_batch >= 0) & (per_batch <= 1 + 1e-6)).all()
