@@ -37,8 +37,8 @@ lab: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ROOT)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check reslab tests notebooks
-	$(VENV)/bin/ruff format --check reslab tests notebooks
+	$(VENV)/bin/ruff check reslab tests notebooks benchmarks
+	$(VENV)/bin/ruff format --check reslab tests notebooks benchmarks
 
 # Unit tests and every notebook (nbval), in the quick profile.
 test: setup lint

@@ -154,11 +154,14 @@ def bottleneck_block(
 
     v1 puts the stride in the first 1×1 conv, as the paper and `keras.applications.ResNet50`
     do; v1.5 puts it in the 3×3 conv, as torchvision does. With `use_bias=True` every conv
-    has a bias, as in Keras's ResNet50.
+    has a bias, as in Keras's ResNet50. v2 is the pre-activation unit (He et al. 2016,
+    Fig. 1b) laid out as `keras.applications.ResNet50V2` lays it out.
     """
     check_shortcut(shortcut)
-    check_version(version, ("v1", "v1.5"))
+    check_version(version, ("v1", "v1.5", "v2"))
     out = 4 * filters
+    if version == "v2":
+        return _preact_bottleneck(x, filters, stride, shortcut, name)
     short = shortcut_path(x, out, stride, shortcut, name, use_bias)
     stride_1x1, stride_3x3 = (stride, 1) if version == "v1" else (1, stride)
     y = _conv_bn_relu(x, filters, 1, stride_1x1, f"{name}_1", use_bias)
@@ -167,6 +170,29 @@ def bottleneck_block(
     y = batch_norm(f"{name}_3_bn", zero_gamma)(y)
     y = layers.Add(name=f"{name}_add")([short, y])
     return layers.Activation("relu", name=f"{name}_out")(y)
+
+
+def _preact_bottleneck(x, filters: int, stride: int, shortcut: str, name: str):
+    """BN-ReLU first, nothing after the addition; Keras's ResNet50V2 layout: a projection
+    (1×1 conv with bias, no BN) reads the pre-activated input, the 3×3 is padded explicitly
+    and carries the stride, and only the last conv has a bias."""
+    out = 4 * filters
+    preact = batch_norm(f"{name}_preact_bn")(x)
+    preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
+    if shortcut == "C" or (shortcut == "B" and out != x.shape[-1]):
+        short = _conv(out, 1, stride, f"{name}_0_conv", use_bias=True)(preact)
+    else:
+        short = shortcut_path(x, out, stride, shortcut, name)
+    y = _conv_bn_relu(preact, filters, 1, 1, f"{name}_1", use_bias=False)
+    y = layers.ZeroPadding2D(1, name=f"{name}_2_pad")(y)
+    y = layers.Conv2D(
+        filters, 3, strides=stride, use_bias=False, kernel_initializer="he_normal",
+        name=f"{name}_2_conv",
+    )(y)  # fmt: skip
+    y = batch_norm(f"{name}_2_bn")(y)
+    y = layers.Activation("relu", name=f"{name}_2_relu")(y)
+    y = _conv(out, 1, 1, f"{name}_3_conv", use_bias=True)(y)
+    return layers.Add(name=f"{name}_out")([short, y])
 
 
 def identity_block(x, filters: int, name: str = "block", **kwargs):

@@ -43,6 +43,16 @@ def _call(fn: Callable, *args) -> tuple[object, Verdict | None]:
         return None, _fail(f"`{fn.__name__}` raised {type(err).__name__}: {err}")
 
 
+def _build_model(fn: Callable, *args) -> tuple[keras.Model | None, Verdict | None]:
+    """Run the learner's model builder; feedback if it fails or returns no keras.Model."""
+    model, error = _call(fn, *args)
+    if error is None and model is None:
+        error = _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
+    elif error is None and not isinstance(model, keras.Model):
+        error = _fail(f"Expected a keras.Model. Received: {type(model).__name__}")
+    return model, error
+
+
 def _as_floats(result: object) -> np.ndarray:
     if isinstance(result, dict):
         result = list(result.values())
@@ -154,13 +164,9 @@ def check_healthy_mlp(fn: Callable, depth: int = 30) -> Verdict:
     """Check `fn(depth)` builds a `depth`-layer ReLU MLP for 28x28x1 images, 10 classes,
     whose per-layer gradient norms at initialization neither vanish nor explode."""
     keras.utils.set_random_seed(0)
-    model, error = _call(fn, depth)
+    model, error = _build_model(fn, depth)
     if error is not None:
         return error
-    if model is None:
-        return _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
-    if not isinstance(model, keras.Model):
-        return _fail(f"Expected a keras.Model. Received: {type(model).__name__}")
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(256, 28, 28, 1)).astype("float32")
     y = rng.integers(0, 10, size=256)
@@ -395,4 +401,55 @@ def check_convolutional_block(fn: Callable) -> Verdict:
         )
     return Verdict(
         True, f"Correct: a convolutional block with {model.count_params():,} parameters."
+    )
+
+
+# --- Notebook 05: ResNet-50 assembled from the blocks -----------------------------------
+
+RESNET50_BLOCKS = {256: 3, 512: 4, 1024: 6, 2048: 3}  # output channels -> blocks (Table 1)
+
+
+def check_resnet50(fn: Callable) -> Verdict:
+    """Check `fn(input_shape, classes)` builds ResNet-50 (Table 1): the stem, stages of
+    3, 4, 6, 3 bottleneck blocks, global average pooling and the classifier, with
+    exactly the parameters of `keras.applications.ResNet50`."""
+    shape, classes = (64, 64, 3), 10
+    model, error = _build_model(fn, shape, classes)
+    if error is not None:
+        return error
+    if tuple(model.output.shape[1:]) != (classes,):
+        return _fail(
+            f"The output shape is {tuple(model.output.shape[1:])}; expected ({classes},): end "
+            "with GlobalAveragePooling2D and Dense(classes, activation='softmax')."
+        )
+    adds = [layer for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    per_stage = {c: sum(a.output.shape[-1] == c for a in adds) for c in RESNET50_BLOCKS}
+    for (channels, expected), stage in zip(RESNET50_BLOCKS.items(), range(2, 6), strict=True):
+        if per_stage[channels] != expected:
+            return _fail(
+                f"Stage conv{stage} ({channels} output channels) has {per_stage[channels]} "
+                f"blocks; ResNet-50 has 3, 4, 6, 3 blocks in conv2 ... conv5 (Table 1)."
+            )
+    sizes = []
+    for a in adds:
+        if a.output.shape[1] not in sizes:
+            sizes.append(a.output.shape[1])
+    if sizes != [16, 8, 4, 2]:
+        return _fail(
+            f"For a 64×64 input the four stages should output 16, 8, 4 and 2 pixels square; "
+            f"yours output {sizes}. The stem (7×7 conv, stride 2, then 3×3 max pool, stride 2) "
+            "divides the size by 4; conv2 keeps it (stride 1: the pool already halved it); "
+            "conv3, conv4 and conv5 halve it in their first block."
+        )
+    reference = keras.applications.ResNet50(weights=None, input_shape=shape, classes=classes)
+    if model.count_params() != reference.count_params():
+        return _fail(
+            f"The model has {model.count_params():,} parameters; keras.applications.ResNet50 "
+            f"has {reference.count_params():,}. Check the stem: a 7×7 conv with 64 filters, "
+            "BN and ReLU before the max pool."
+        )
+    return Verdict(
+        True,
+        f"Correct: ResNet-50 with {len(adds)} blocks and {model.count_params():,} parameters, "
+        "the same as keras.applications.ResNet50.",
     )

@@ -74,3 +74,14 @@ class GradientNormHistory(keras.callbacks.Callback):
         table = pd.DataFrame(self.records)
         table.index.name = "epoch"
         return table
+
+
+def input_gradient_ratio(model: keras.Model, x: np.ndarray, upstream: np.ndarray) -> float:
+    """‖∂L/∂x‖ / ‖∂L/∂y‖ for L = Σ y·upstream: how much larger the gradient arriving at the
+    model's output is when it reaches the input (training mode, as SGD sees it)."""
+    x = tf.convert_to_tensor(x, tf.float32)
+    upstream = tf.convert_to_tensor(upstream, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(model(x, training=True) * upstream)
+    return float(tf.norm(tape.gradient(loss, x)) / tf.norm(upstream))

@@ -1,4 +1,5 @@
-"""Whole networks: the CIFAR-10 plain and residual nets of He et al. 2015, §4.2."""
+"""Whole networks: the CIFAR-10 plain and residual nets of He et al. 2015, §4.2, and the
+ImageNet ResNets of its Table 1, with `keras.applications`'s layer names."""
 
 from __future__ import annotations
 
@@ -100,3 +101,107 @@ def cifar_resnet(
     return _cifar_net(
         depth, True, shortcut, version, zero_gamma, input_shape, classes, widths, name
     )
+
+
+# He et al. 2015, Table 1: blocks per stage (conv2_x ... conv5_x) and the block type.
+IMAGENET_STAGES = {
+    18: ("basic", (2, 2, 2, 2)),
+    34: ("basic", (3, 4, 6, 3)),
+    50: ("bottleneck", (3, 4, 6, 3)),
+    101: ("bottleneck", (3, 4, 23, 3)),
+    152: ("bottleneck", (3, 8, 36, 3)),
+}
+IMAGENET_FILTERS = (64, 128, 256, 512)
+POOLINGS = (None, "avg", "max")
+
+
+def _imagenet_input_shape(
+    input_shape: tuple[int, int, int] | None, include_top: bool
+) -> tuple[int | None, int | None, int]:
+    if input_shape is None:
+        return (224, 224, 3) if include_top else (None, None, 3)
+    if len(input_shape) != 3 or input_shape[-1] != 3:
+        raise ValueError(
+            f"`input_shape` should be (height, width, 3). Received: input_shape={input_shape}"
+        )
+    if any(side is not None and side < 32 for side in input_shape[:2]):
+        raise ValueError(f"Input size must be at least 32x32; Received: input_shape={input_shape}")
+    return tuple(input_shape)
+
+
+def resnet(
+    depth: int = 50,
+    version: str = "v1",
+    include_top: bool = True,
+    classes: int = 1000,
+    input_shape: tuple[int, int, int] | None = None,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
+) -> keras.Model:
+    """ResNet-18/34/50/101/152 of He et al. 2015, Table 1 (v1; v1.5 strides in the 3×3), or
+    the pre-activation v2 of He et al. 2016. Keyword arguments behave as in
+    `keras.applications.ResNet50`; for 50/101/152 (v1, v2) layer names, order and parameter
+    counts equal Keras's, so weights transplant by name."""
+    if depth not in IMAGENET_STAGES:
+        raise ValueError(
+            f"`depth` should be one of {tuple(IMAGENET_STAGES)} (Table 1). Received: depth={depth}"
+        )
+    kind, stages = IMAGENET_STAGES[depth]
+    versions = ("v1", "v1.5", "v2") if kind == "bottleneck" else ("v1", "v2")
+    blocks.check_version(version, versions)
+    if pooling not in POOLINGS:
+        raise ValueError(f"`pooling` should be one of {POOLINGS}. Received: pooling={pooling!r}")
+    inputs = keras.Input(_imagenet_input_shape(input_shape, include_top))
+    preact = version == "v2"
+
+    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)  # with a bias, as in Keras
+    if not preact:  # a v2 network's first unit starts with its own BN-ReLU
+        x = blocks.batch_norm("conv1_bn")(x)
+        x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+
+    for stage, (filters, count) in enumerate(zip(IMAGENET_FILTERS, stages, strict=True), 2):
+        for b in range(1, count + 1):
+            name = f"conv{stage}_block{b}"
+            if kind == "basic":  # conv3_1, conv4_1, conv5_1 downsample (Table 1)
+                stride = 2 if stage > 2 and b == 1 else 1
+                x = blocks.basic_block(x, filters, stride, "B", version, name=name)
+            elif preact:  # Keras's ResNetV2 subsamples in the last block of conv2-conv4
+                stride = 2 if stage < 5 and b == count else 1
+                x = blocks.bottleneck_block(x, filters, stride, "B", "v2", name=name)
+            else:
+                stride = 2 if stage > 2 and b == 1 else 1
+                x = blocks.bottleneck_block(x, filters, stride, "B", version, name=name)
+
+    if preact:
+        x = blocks.batch_norm("post_bn")(x)
+        x = layers.Activation("relu", name="post_relu")(x)
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    suffix = {"v1": "", "v1.5": "_v1_5", "v2": "v2"}[version]
+    return keras.Model(inputs, x, name=f"resnet{depth}{suffix}")
+
+
+def block_stack(
+    n_blocks: int, kind: str = "v1", input_shape: tuple[int, int, int] = (8, 8, 16)
+) -> keras.Model:
+    """`n_blocks` shape-keeping basic blocks in a row: `kind` "plain" (no shortcut), "v1"
+    (He et al. 2015) or "v2" (pre-activation, He et al. 2016). For studying signal and
+    gradient propagation through depth."""
+    if kind not in ("plain", "v1", "v2"):
+        raise ValueError(f"`kind` should be 'plain', 'v1' or 'v2'. Received: kind={kind!r}")
+    inputs = keras.Input(input_shape)
+    x, filters = inputs, input_shape[-1]
+    for i in range(n_blocks):
+        if kind == "plain":
+            x = blocks.plain_block(x, filters, name=f"block{i}")
+        else:
+            x = blocks.basic_block(x, filters, version=kind, name=f"block{i}")
+    return keras.Model(inputs, x, name=f"{kind}_stack{n_blocks}")

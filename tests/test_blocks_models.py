@@ -129,3 +129,13 @@ def test_cifar_batch_norm_uses_a_short_run_momentum():
     model = models.cifar_resnet(20)
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == 19 and {bn.momentum for bn in bns} == {blocks.BN_MOMENTUM}
+
+
+def test_block_stack_kinds_and_a_clear_error():
+    plain, v1, v2 = (models.block_stack(3, kind) for kind in ("plain", "v1", "v2"))
+    assert plain.output.shape[1:] == v1.output.shape[1:] == v2.output.shape[1:] == (8, 8, 16)
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in v2.layers) == 3
+    assert v1.layers[-1].name == "block2_out" and isinstance(v2.layers[-1], keras.layers.Add)
+    with pytest.raises(ValueError, match="Received: kind='v3'"):
+        models.block_stack(2, "v3")

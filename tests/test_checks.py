@@ -189,12 +189,51 @@ def test_convolutional_block_checker_accepts_right_answers():
         assert verdict.passed, verdict.message
 
 
+def resnet50(shape, classes, stages=(3, 4, 6, 3), stage2_stride=1, pool=True, stem_bn=True):
+    """A learner-style ResNet-50 built from reslab's blocks, with switches for mistakes."""
+    from reslab import blocks
+
+    layers = keras.layers
+    inputs = keras.Input(shape)
+    x = layers.Conv2D(64, 7, strides=2, padding="same")(inputs)
+    if stem_bn:
+        x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    if pool:
+        x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+    for i, (filters, count) in enumerate(zip((64, 128, 256, 512), stages, strict=True)):
+        stride = stage2_stride if i == 0 else 2
+        x = blocks.convolutional_block(x, filters, stride, name=f"s{i}b0")
+        for b in range(1, count):
+            x = blocks.identity_block(x, filters, name=f"s{i}b{b}")
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(classes, activation="softmax")(x))
+
+
+WRONG_RESNET50 = {
+    "resnet34_stages": (lambda s, c: resnet50(s, c, stages=(3, 4, 5, 3)), "conv4 (1024"),
+    "stride_in_conv2": (lambda s, c: resnet50(s, c, stage2_stride=2), "conv2 keeps it"),
+    "no_pool": (lambda s, c: resnet50(s, c, pool=False), "divides the size by 4"),
+    "no_stem_bn": (lambda s, c: resnet50(s, c, stem_bn=False), "Check the stem"),
+    "no_head": (lambda s, c: keras.Model(*(lambda i: (i, i))(keras.Input(s))), "expected (10,)"),
+    "none": (lambda s, c: None, "returned None"),
+}
+
+
+def test_resnet50_checker_accepts_right_answers():
+    from reslab import models
+
+    for answer in (resnet50, lambda s, c: models.resnet(50, input_shape=s, classes=c)):
+        verdict = checks.check_resnet50(answer)
+        assert verdict.passed, verdict.message
+
+
 REJECTIONS = {
     checks.check_prepare_images: WRONG_PREPARE,
     checks.check_gradient_norms: WRONG_NORMS,
     checks.check_healthy_mlp: WRONG_MLPS,
     checks.check_identity_block: WRONG_IDENTITY,
     checks.check_convolutional_block: WRONG_CONV,
+    checks.check_resnet50: WRONG_RESNET50,
 }
 
 

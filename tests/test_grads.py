@@ -71,3 +71,12 @@ def test_history_callback_records_before_training_and_every_epoch():
     assert frame.shape == (5, 2) and list(frame.columns) == ["a", "b"]
     assert list(frame.index) == [0, 1, 2, 3, 4] and frame.index.name == "epoch"
     assert not np.allclose(frame.iloc[0], frame.iloc[3])  # training changed the gradients
+
+
+def test_input_gradient_ratio_of_known_maps():
+    x = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    upstream = np.ones((2, 4), "float32")
+    identity = keras.Sequential([keras.Input((4,)), keras.layers.Identity()])
+    doubling = keras.Sequential([keras.Input((4,)), keras.layers.Rescaling(2.0)])
+    assert grads.input_gradient_ratio(identity, x, upstream) == pytest.approx(1.0)
+    assert grads.input_gradient_ratio(doubling, x, upstream) == pytest.approx(2.0)

@@ -1,0 +1,118 @@
+"""The ImageNet ResNets of Table 1: equal to keras.applications where Keras has the model."""
+
+import keras
+import numpy as np
+import pytest
+
+from reslab import flops, models, weights
+
+KERAS_MODELS = {
+    (50, "v1"): keras.applications.ResNet50,
+    (101, "v1"): keras.applications.ResNet101,
+    (152, "v1"): keras.applications.ResNet152,
+    (50, "v2"): keras.applications.ResNet50V2,
+    (101, "v2"): keras.applications.ResNet101V2,
+    (152, "v2"): keras.applications.ResNet152V2,
+}
+
+
+def layers_of(model):
+    """Names, kinds and weight shapes of every layer but the input and unnamed pools."""
+    return [
+        (layer.name, type(layer).__name__, [tuple(w.shape) for w in layer.weights])
+        for layer in model.layers[1:]
+        if not layer.name.startswith("max_pooling2d") and not layer.name.endswith("_0_pool")
+    ]
+
+
+@pytest.mark.parametrize(("depth", "version"), KERAS_MODELS)
+def test_resnet_equals_keras_applications(depth, version):
+    reference = KERAS_MODELS[depth, version](weights=None)
+    ours = models.resnet(depth, version)
+    assert ours.count_params() == reference.count_params()
+    assert layers_of(ours) == layers_of(reference)
+
+
+def test_published_parameter_counts():
+    assert models.resnet(50).count_params() == 25_636_712
+    assert models.resnet(50, "v2").count_params() == 25_613_800
+    headless = models.resnet(50, include_top=False)
+    assert headless.count_params() == 23_587_712 and headless.output.shape[1:] == (None, None, 2048)
+    # v1.5 moves the stride, not any weight
+    assert models.resnet(50, "v1.5").count_params() == 25_636_712
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shape"),
+    [
+        (dict(include_top=False, pooling="avg", input_shape=(64, 64, 3)), (2048,)),
+        (dict(include_top=False, pooling="max", input_shape=(64, 64, 3)), (2048,)),
+        (dict(include_top=False, input_shape=(64, 64, 3)), (2, 2, 2048)),
+        (dict(classes=7, input_shape=(96, 96, 3)), (7,)),
+    ],
+)
+def test_keyword_arguments_behave_as_in_keras(kwargs, shape):
+    assert models.resnet(50, **kwargs).output.shape[1:] == shape
+    assert keras.applications.ResNet50(weights=None, **kwargs).output.shape[1:] == shape
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(depth=42), r"`depth` should be one of \(18, 34, 50, 101, 152\).*depth=42"),
+        (dict(depth=18, version="v1.5"), r"should be one of \('v1', 'v2'\)"),
+        (dict(pooling="mean"), r"`pooling` should be one of .*pooling='mean'"),
+        (dict(input_shape=(16, 16, 3)), "at least 32x32"),
+        (dict(input_shape=(64, 64, 1)), r"\(height, width, 3\)"),
+    ],
+)
+def test_bad_arguments_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.resnet(**kwargs)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_transplant_from_keras_gives_equal_outputs(version):
+    keras.utils.set_random_seed(0)
+    reference = KERAS_MODELS[50, version](weights=None, input_shape=(64, 64, 3), classes=10)
+    ours = models.resnet(50, version, input_shape=(64, 64, 3), classes=10)
+    assert weights.transplant(reference, ours) == len([x for x in ours.layers if x.weights])
+    images = np.random.default_rng(0).uniform(-100, 150, size=(2, 64, 64, 3)).astype("float32")
+    np.testing.assert_allclose(ours(images), reference(images), atol=1e-5)
+
+
+def test_mismatched_transplant_names_the_first_layer_and_copies_nothing():
+    source = models.resnet(50, input_shape=(64, 64, 3), classes=10)
+    target = models.resnet(101, input_shape=(64, 64, 3), classes=10)
+    before = target.get_layer("conv1_conv").get_weights()[0].copy()
+    with pytest.raises(
+        ValueError, match=r"the source has 'conv5_block1_1_conv'.*'conv4_block7_1_conv'"
+    ):
+        weights.transplant(source, target)
+    np.testing.assert_array_equal(target.get_layer("conv1_conv").get_weights()[0], before)
+    with pytest.raises(ValueError, match="does not match"):
+        weights.transplant(source, models.resnet(50, input_shape=(64, 64, 3), classes=5))
+
+
+# He et al. 2015, Table 1: FLOPs (multiply-adds) at 224 x 224.
+TABLE_1_GFLOPS = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
+
+
+@pytest.mark.parametrize("depth", TABLE_1_GFLOPS)
+def test_multiply_adds_reproduce_table_1(depth):
+    gmacs = flops.multiply_adds(models.resnet(depth)) / 1e9
+    assert gmacs == pytest.approx(TABLE_1_GFLOPS[depth], rel=0.02)
+
+
+def test_v1_5_costs_more_than_v1():
+    v1, v1_5 = (flops.multiply_adds(models.resnet(50, v)) for v in ("v1", "v1.5"))
+    assert 1.03 < v1_5 / v1 < 1.15
+
+
+def test_keras_resnet50_says_when_it_falls_back_to_random_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert weights.keras_models_dir() == tmp_path / "models"
+    model, which = weights.keras_resnet50(download=False, input_shape=(32, 32, 3), classes=1000)
+    assert which.startswith("RANDOM weights, not ImageNet")
+    assert str(tmp_path / "models" / weights.RESNET50_FILE) in which
+    assert model.count_params() == 25_636_712
