@@ -120,9 +120,10 @@ def _imagenet_input_shape(
 ) -> tuple[int | None, int | None, int]:
     if input_shape is None:
         return (224, 224, 3) if include_top else (None, None, 3)
-    if len(input_shape) != 3 or input_shape[-1] != 3:
+    if len(input_shape) != 3:
         raise ValueError(
-            f"`input_shape` should be (height, width, 3). Received: input_shape={input_shape}"
+            "`input_shape` should be (height, width, channels). "
+            f"Received: input_shape={input_shape}"
         )
     if any(side is not None and side < 32 for side in input_shape[:2]):
         raise ValueError(f"Input size must be at least 32x32; Received: input_shape={input_shape}")

@@ -49,6 +49,7 @@ def test_published_parameter_counts():
         (dict(include_top=False, pooling="max", input_shape=(64, 64, 3)), (2048,)),
         (dict(include_top=False, input_shape=(64, 64, 3)), (2, 2, 2048)),
         (dict(classes=7, input_shape=(96, 96, 3)), (7,)),
+        (dict(classes=10, input_shape=(32, 32, 1)), (10,)),  # grayscale, the minimum size
     ],
 )
 def test_keyword_arguments_behave_as_in_keras(kwargs, shape):
@@ -63,7 +64,7 @@ def test_keyword_arguments_behave_as_in_keras(kwargs, shape):
         (dict(depth=18, version="v1.5"), r"should be one of \('v1', 'v2'\)"),
         (dict(pooling="mean"), r"`pooling` should be one of .*pooling='mean'"),
         (dict(input_shape=(16, 16, 3)), "at least 32x32"),
-        (dict(input_shape=(64, 64, 1)), r"\(height, width, 3\)"),
+        (dict(input_shape=(64, 64)), r"\(height, width, channels\)"),
     ],
 )
 def test_bad_arguments_are_clear_errors(kwargs, message):
