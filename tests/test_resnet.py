@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from matplotlib import cbook
 
 from reslab import flops, models, weights
 
@@ -78,8 +79,12 @@ def test_transplant_from_keras_gives_equal_outputs(version):
     reference = KERAS_MODELS[50, version](weights=None, input_shape=(64, 64, 3), classes=10)
     ours = models.resnet(50, version, input_shape=(64, 64, 3), classes=10)
     assert weights.transplant(reference, ours) == len([x for x in ours.layers if x.weights])
-    images = np.random.default_rng(0).uniform(-100, 150, size=(2, 64, 64, 3)).astype("float32")
-    np.testing.assert_allclose(ours(images), reference(images), atol=1e-5)
+    # a real photograph (it ships with matplotlib), preprocessed as each version expects
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    photo = keras.utils.img_to_array(keras.utils.load_img(path, target_size=(64, 64)))[None]
+    module = keras.applications.resnet50 if version == "v1" else keras.applications.resnet_v2
+    images = module.preprocess_input(photo)
+    np.testing.assert_allclose(ours(images), reference(images), atol=1e-4)
 
 
 def test_mismatched_transplant_names_the_first_layer_and_copies_nothing():
