@@ -82,15 +82,13 @@ def degradation(args: argparse.Namespace) -> pd.DataFrame:
     done = {row["model"] for row in rows}
     for depth in args.depths:
         for residual in (False, True):
-            if f"{'ResNet' if residual else 'plain'}-{depth}" in done:
-                print(f"{'ResNet' if residual else 'plain'}-{depth}: already in {args.out}.csv")
+            name = f"{'ResNet' if residual else 'plain'}-{depth}"
+            if name in done:
+                print(f"{name}: already in {args.out}.csv")
                 continue
             keras.utils.set_random_seed(args.seed)
-            kwargs = dict(input_shape=(32, 32, 1), widths=tuple(args.widths))
-            if residual:
-                model, name = models.cifar_resnet(depth, **kwargs), f"ResNet-{depth}"
-            else:
-                model, name = models.plain_cifar(depth, **kwargs), f"plain-{depth}"
+            build = models.cifar_resnet if residual else models.plain_cifar
+            model = build(depth, input_shape=(32, 32, 1), widths=tuple(args.widths))
             start = time.monotonic()
             history = train.fit_sgd(
                 model,
