@@ -64,13 +64,15 @@ def batch_norm(name: str, zero_gamma: bool = False) -> layers.BatchNormalization
     )
 
 
-def _conv(filters: int, size: int, stride: int, name: str, use_bias: bool) -> layers.Conv2D:
+def _conv(
+    filters: int, size: int, stride: int, name: str, use_bias: bool, padding: str = "same"
+) -> layers.Conv2D:
     # He initialization, as the paper does (§3.4, citing He et al. 2015b).
     return layers.Conv2D(
         filters,
         size,
         strides=stride,
-        padding="same",
+        padding=padding,
         use_bias=use_bias,
         kernel_initializer="he_normal",
         name=name,
@@ -185,10 +187,7 @@ def _preact_bottleneck(x, filters: int, stride: int, shortcut: str, name: str):
         short = shortcut_path(x, out, stride, shortcut, name)
     y = _conv_bn_relu(preact, filters, 1, 1, f"{name}_1", use_bias=False)
     y = layers.ZeroPadding2D(1, name=f"{name}_2_pad")(y)
-    y = layers.Conv2D(
-        filters, 3, strides=stride, use_bias=False, kernel_initializer="he_normal",
-        name=f"{name}_2_conv",
-    )(y)  # fmt: skip
+    y = _conv(filters, 3, stride, f"{name}_2_conv", use_bias=False, padding="valid")(y)
     y = batch_norm(f"{name}_2_bn")(y)
     y = layers.Activation("relu", name=f"{name}_2_relu")(y)
     y = _conv(out, 1, 1, f"{name}_3_conv", use_bias=True)(y)

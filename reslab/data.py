@@ -130,3 +130,14 @@ def to_float_images(x: np.ndarray, size: int | None = None) -> np.ndarray:
             )
         x = np.pad(x, ((0, 0), (dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2), (0, 0)))
     return x
+
+
+def fashion_mnist_32(
+    train_samples: int, test_samples: int, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Class-balanced Fashion-MNIST subsets as float32 32×32×1 images in [0, 1]: the input
+    of the paper's CIFAR networks (§4.2), which take 32×32 images."""
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+    x_train, y_train = subsample(x_train, y_train, train_samples, seed)
+    x_test, y_test = subsample(x_test, y_test, test_samples, seed)
+    return (to_float_images(x_train, 32), y_train), (to_float_images(x_test, 32), y_test)

@@ -73,10 +73,9 @@ def hardware() -> str:
 
 def degradation(args: argparse.Namespace) -> pd.DataFrame:
     """Plain and residual nets of each depth, trained alike; returns one row per epoch."""
-    (x_all, y_all), (x_test, y_test) = data.load_fashion_mnist()
-    x_train, y_train = data.subsample(x_all, y_all, args.train_samples, seed=args.seed)
-    x_test, y_test = data.subsample(x_test, y_test, args.test_samples, seed=args.seed)
-    x_train, x_test = data.to_float_images(x_train, 32), data.to_float_images(x_test, 32)
+    (x_train, y_train), (x_test, y_test) = data.fashion_mnist_32(
+        args.train_samples, args.test_samples, seed=args.seed
+    )
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     rows = _finished_rows(args)
     done = {row["model"] for row in rows}

@@ -154,6 +154,7 @@ def resnet(
         raise ValueError(f"`pooling` should be one of {POOLINGS}. Received: pooling={pooling!r}")
     inputs = keras.Input(_imagenet_input_shape(input_shape, include_top))
     preact = version == "v2"
+    block = blocks.basic_block if kind == "basic" else blocks.bottleneck_block
 
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)  # with a bias, as in Keras
@@ -165,16 +166,11 @@ def resnet(
 
     for stage, (filters, count) in enumerate(zip(IMAGENET_FILTERS, stages, strict=True), 2):
         for b in range(1, count + 1):
-            name = f"conv{stage}_block{b}"
-            if kind == "basic":  # conv3_1, conv4_1, conv5_1 downsample (Table 1)
-                stride = 2 if stage > 2 and b == 1 else 1
-                x = blocks.basic_block(x, filters, stride, "B", version, name=name)
-            elif preact:  # Keras's ResNetV2 subsamples in the last block of conv2-conv4
+            if kind == "bottleneck" and preact:  # Keras's V2: the last block of conv2-conv4
                 stride = 2 if stage < 5 and b == count else 1
-                x = blocks.bottleneck_block(x, filters, stride, "B", "v2", name=name)
-            else:
+            else:  # conv3_1, conv4_1 and conv5_1 downsample (Table 1)
                 stride = 2 if stage > 2 and b == 1 else 1
-                x = blocks.bottleneck_block(x, filters, stride, "B", version, name=name)
+            x = block(x, filters, stride, "B", version, name=f"conv{stage}_block{b}")
 
     if preact:
         x = blocks.batch_norm("post_bn")(x)

@@ -6,6 +6,17 @@ import keras
 import numpy as np
 
 
+def warmup_cosine(
+    peak: float, steps: int, warmup_fraction: float = 0.2
+) -> keras.optimizers.schedules.CosineDecay:
+    """Learning rate rising linearly from 0 to `peak` over the first `warmup_fraction` of
+    `steps`, then following a cosine to 0: the most out of a short run."""
+    warmup = int(steps * warmup_fraction)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, steps - warmup, warmup_target=peak, warmup_steps=warmup
+    )
+
+
 def fit_sgd(
     model: keras.Model,
     train: tuple[np.ndarray, np.ndarray],

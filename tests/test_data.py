@@ -91,3 +91,11 @@ def test_to_float_images_pads_28_to_32_around_the_centre():
     assert out.sum() == 2 * 28 * 28  # the 2-pixel border is zeros
     with pytest.raises(ValueError, match="Cannot pad images of size 28x28 to 16x16"):
         data.to_float_images(x, size=16)
+
+
+def test_fashion_mnist_32_is_padded_balanced_floats(places):
+    write_fake_fashion_mnist(places["env"], n=10, value=255)
+    (x_train, y_train), (x_test, y_test) = data.fashion_mnist_32(5, 3)
+    assert x_train.shape == (5, 32, 32, 1) and x_test.shape == (3, 32, 32, 1)
+    assert x_train.dtype == np.float32 and x_train.max() == 1.0 and x_train[:, :2].max() == 0
+    assert len(set(y_train.tolist())) == 5 and len(y_test) == 3  # class-balanced subsets

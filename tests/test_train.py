@@ -33,3 +33,9 @@ def test_batch_history_recovers_each_batch_from_keras_running_means():
     # equal batches: the mean of the per-batch values is the epoch's reported accuracy
     np.testing.assert_allclose(per_batch.mean(axis=1), history["accuracy"], atol=1e-5)
     assert ((per_batch >= 0) & (per_batch <= 1 + 1e-6)).all()
+
+
+def test_warmup_cosine_rises_to_the_peak_then_decays_to_zero():
+    schedule = train.warmup_cosine(0.1, steps=100)  # 20 warm-up steps
+    rates = [float(schedule(step)) for step in (0, 10, 20, 60, 100)]
+    np.testing.assert_allclose(rates, [0.0, 0.05, 0.1, 0.05, 0.0], atol=1e-6)
