@@ -1,12 +1,15 @@
 # ResLab: `make lab` opens the course, `make test` runs every test. Both set themselves up.
+# `make book` builds the course website, `make student` the exercise copies for a workshop.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.reslab-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+BOOK_DIR ?= build/book
+STUDENT_DIR ?= build/student
 
-.PHONY: setup data lab test lint clean
+.PHONY: setup data browser lab book student test lint clean
 
 setup: $(STAMP) data
 
@@ -33,15 +36,42 @@ data: $(STAMP)
 	  echo "Fashion-MNIST: not found and no apt-get; the notebooks will download it through Keras"; \
 	fi
 
+# Debian's Chromium for the website's browser test (tests/test_book.py); not needed by `lab`.
+browser:
+	@if command -v chromium >/dev/null; then \
+	  echo "Chromium: found"; \
+	elif command -v apt-get >/dev/null; then \
+	  echo "Chromium: installing the Debian package chromium"; \
+	  $(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }; \
+	else \
+	  echo "Chromium: not found and no apt-get; install Chromium for the website's browser test"; \
+	fi
+
 lab: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ROOT)
 
+# The website, from the committed notebooks and their real outputs (nothing is re-run); it
+# needs no network, and the pages load nothing from outside the site (MathJax included).
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build notebooks --all --quiet --warningiserror --keep-going \
+	  --path-output $(BOOK_DIR)
+	@echo "The website is in $(BOOK_DIR)/_build/html: open index.html, or publish that folder."
+
+# Exercise copies for a workshop: cells tagged `solution` removed, outputs cleared.
+student: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --to notebook --log-level=WARN --output-dir $(STUDENT_DIR) \
+	  --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_cell_tags=solution \
+	  --ClearOutputPreprocessor.enabled=True \
+	  notebooks/[0-9][0-9]_*.ipynb
+	@echo "Exercise notebooks without solutions are in $(STUDENT_DIR)/."
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check reslab tests notebooks benchmarks
-	$(VENV)/bin/ruff format --check reslab tests notebooks benchmarks
+	$(VENV)/bin/ruff check reslab tests notebooks benchmarks tools
+	$(VENV)/bin/ruff format --check reslab tests notebooks benchmarks tools
 
 # Unit tests and every notebook (nbval), in the quick profile.
-test: setup lint
+test: setup browser lint
 	RESLAB_PROFILE=quick $(VENV)/bin/pytest
 
 clean:
