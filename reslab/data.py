@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import hashlib
 import os
+import shutil
+import tempfile
+import warnings
 from pathlib import Path
 
+import keras
 import numpy as np
 
 DATA_ENV = "RESLAB_DATA_DIR"
@@ -62,8 +68,6 @@ def _read_idx(path: Path, offset: int) -> np.ndarray:
 
 
 def _download_fashion_mnist() -> Arrays:
-    import keras
-
     return keras.datasets.fashion_mnist.load_data()
 
 
@@ -141,3 +145,223 @@ def fashion_mnist_32(
     x_train, y_train = subsample(x_train, y_train, train_samples, seed)
     x_test, y_test = subsample(x_test, y_test, test_samples, seed)
     return (to_float_images(x_train, 32), y_train), (to_float_images(x_test, 32), y_test)
+
+
+# --- a folder of your own images -------------------------------------------------------------
+
+KERAS_SUFFIXES = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".gif",
+)  # what image_dataset_from_directory reads
+KERAS_FORMATS = ("JPEG", "PNG", "BMP", "GIF")  # ... and what TensorFlow's decoder understands
+MIN_SIDE = 32  # keras.applications.ResNet50 refuses inputs smaller than 32x32
+
+
+@dataclasses.dataclass
+class FolderReport:
+    """What `image_folder` found, by file name: what it uses, converts and skips."""
+
+    root: Path
+    class_names: list[str]
+    counts: dict[str, int]  # usable images per class
+    skipped: list[tuple[str, str]]  # (file, why): not images, corrupt, too small
+    converted: list[tuple[str, str]]  # (file, what was converted): grayscale, RGBA, CMYK, ...
+    empty_classes: list[str]  # class folders with no usable image (left out)
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.root}: {sum(self.counts.values())} images in {len(self.class_names)} "
+            "classes (" + ", ".join(f"{c}: {n}" for c, n in self.counts.items()) + ")"
+        ]
+        lines += [f"  skipped {name}: {why}" for name, why in self.skipped]
+        lines += [f"  converted {name}: {what}" for name, what in self.converted]
+        lines += [f"  left out class {c!r}: no usable images" for c in self.empty_classes]
+        return "\n".join(lines)
+
+
+def _inspect(path: Path, min_side: int) -> tuple[str | None, str | None]:
+    """(reason to skip, conversion needed) for one file, decoding it fully with Pillow."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()  # a truncated or corrupt file fails here, not mid-epoch
+            mode, size, kind = image.mode, image.size, image.format
+    except UnidentifiedImageError:
+        return "not an image (Pillow cannot identify the file)", None
+    except (OSError, SyntaxError, ValueError) as err:
+        return f"corrupt or truncated image ({str(err)[:80]})", None
+    if min(size) < min_side:
+        return (
+            f"too small: {size[0]}x{size[1]}, the model needs at least {min_side}x{min_side}",
+            None,
+        )
+    if kind not in KERAS_FORMATS or path.suffix.lower() not in KERAS_SUFFIXES:
+        return None, f"{kind} file -> PNG"
+    if mode in ("RGB", "L"):
+        return None, ("grayscale -> RGB" if mode == "L" else None)
+    return None, f"{mode} -> RGB"
+
+
+def _to_rgb_png(source: Path, target: Path) -> None:
+    from PIL import Image
+
+    with Image.open(source) as image:
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            image = image.convert("RGBA")
+            white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(white, image)  # transparent pixels become white
+        image.convert("RGB").save(target, "PNG")
+
+
+def check_image_folder(path: str | Path, view: Path, min_side: int = MIN_SIDE) -> FolderReport:
+    """Check a folder with one sub-folder per class and lay out, in `view`, links to the
+    usable images (and converted copies of those TensorFlow cannot decode). Raises a clear
+    error for a missing path, a folder without class folders, or fewer than two classes."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise FileNotFoundError(
+            f"No folder at {root}. Expected one sub-folder per class, e.g. "
+            f"{root}/cats/001.jpg and {root}/dogs/001.jpg."
+        )
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root} is a file; pass the folder that holds the class folders.")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise ValueError(
+            f"{root} has no class sub-folders. Put each class's images in its own folder: "
+            f"{root}/<class name>/<image files>."
+        )
+    shutil.rmtree(view, ignore_errors=True)
+    report = FolderReport(root, [], {}, [], [], [])
+    for name in classes:
+        (view / name).mkdir(parents=True)
+        files = sorted(
+            f for f in (root / name).rglob("*") if f.is_file() and not f.name.startswith(".")
+        )
+        usable = 0
+        for file in files:
+            relative = str(file.relative_to(root))
+            skip, conversion = _inspect(file, min_side)
+            if skip:
+                report.skipped.append((relative, skip))
+                continue
+            flat = "__".join(file.relative_to(root / name).parts)
+            if conversion:
+                report.converted.append((relative, conversion))
+            if conversion and not conversion.startswith("grayscale"):
+                _to_rgb_png(file, view / name / f"{flat}.png")
+            else:
+                (view / name / flat).symlink_to(file.resolve())
+            usable += 1
+        if usable:
+            report.class_names.append(name)
+            report.counts[name] = usable
+        else:
+            report.empty_classes.append(name)
+            shutil.rmtree(view / name)
+    if len(report.class_names) < 2:
+        raise ValueError(
+            f"{root} has {len(report.class_names)} class folder(s) with usable images "
+            f"({', '.join(report.class_names) or 'none'}); a classifier needs at least two.\n"
+            + str(report)
+        )
+    return report
+
+
+def image_folder(
+    path: str | Path,
+    image_size: int = 224,
+    batch_size: int = 32,
+    validation_split: float = 0.2,
+    seed: int = 0,
+    augment: bool = False,
+    cache: bool | str = True,
+    min_side: int = MIN_SIDE,
+    work_dir: str | Path | None = None,
+):
+    """Training and validation `tf.data` pipelines over a folder of images, one sub-folder
+    per class (the layout of `keras.utils.image_dataset_from_directory`, which loads it).
+
+    The folder is checked first (`check_image_folder`): unreadable, non-image and too-small
+    files are skipped with a warning naming each one; grayscale, RGBA, CMYK and other files
+    are converted to RGB. Images are decoded in parallel, resized to `image_size`, kept as
+    uint8 (a quarter of float32's memory), cached, reshuffled every epoch, optionally
+    augmented with Keras preprocessing layers (after the cache, so each epoch differs), and
+    prefetched. Returns `(train, validation, report)`; the report lists what was found.
+    """
+    import tensorflow as tf
+
+    root = Path(path).expanduser()
+    work = Path(work_dir) if work_dir else Path(tempfile.gettempdir()) / "reslab-image-folders"
+    view = work / hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+    report = check_image_folder(root, view, min_side)
+    if report.skipped or report.empty_classes:
+        problems = [f"{name}: {why}" for name, why in report.skipped]
+        problems += [f"{c}/: no usable images, class left out" for c in report.empty_classes]
+        warnings.warn(
+            f"{root}: skipped {len(problems)} item(s):\n  " + "\n  ".join(problems), stacklevel=2
+        )
+    train, validation = keras.utils.image_dataset_from_directory(
+        view,
+        class_names=report.class_names,
+        image_size=(image_size, image_size),
+        batch_size=None,  # batched below, after the cache, so every epoch is reshuffled
+        validation_split=validation_split,
+        subset="both",
+        seed=seed,
+        verbose=False,
+    )
+    augmenter = augmentation(seed) if augment else None
+
+    def pipeline(data, training: bool):
+        data = data.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), y), tf.data.AUTOTUNE)
+        if cache:
+            data = data.cache(cache if isinstance(cache, str) else "")
+        if training:
+            data = data.shuffle(8 * batch_size, seed=seed, reshuffle_each_iteration=True)
+        data = data.batch(batch_size)
+        if training and augmenter is not None:
+            data = data.map(lambda x, y: (augmenter(x, training=True), y), tf.data.AUTOTUNE)
+        return data.prefetch(tf.data.AUTOTUNE)
+
+    return pipeline(train, True), pipeline(validation, False), report
+
+
+def augmentation(seed: int = 0) -> keras.Sequential:
+    """Light augmentation for photos, as Keras preprocessing layers: flips, small rotations
+    and zooms (the Keras transfer-learning guide uses flips and rotations)."""
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomRotation(0.05, seed=seed),
+            keras.layers.RandomZoom(0.1, seed=seed),
+        ],
+        name="augmentation",
+    )
+
+
+def fashion_mnist_folder(
+    path: str | Path, per_class: int = 40, size: int = 64, seed: int = 0
+) -> Path:
+    """Write a small image folder from Fashion-MNIST (grayscale PNGs, upscaled to `size`),
+    one sub-folder per class, so the fine-tuning notebook runs offline. Returns the path;
+    a folder already holding the right number of images is reused."""
+    from PIL import Image
+
+    root = Path(path).expanduser()
+    names = [c.replace("/", "_") for c in FASHION_CLASSES]
+    if root.is_dir() and all(len(list((root / n).glob("*.png"))) == per_class for n in names):
+        return root
+    (x, y), _ = load_fashion_mnist()
+    x, y = subsample(x, y, per_class * len(names), seed)
+    for label, name in enumerate(names):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i, image in enumerate(x[y == label]):
+            Image.fromarray(image).resize((size, size), Image.BILINEAR).save(
+                root / name / f"{i:04d}.png"
+            )
+    return root

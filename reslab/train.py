@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 
@@ -70,3 +72,151 @@ class BatchHistory(keras.callbacks.Callback):
             # running mean m_k over k batches: batch k's own value is k·m_k − (k−1)·m_{k−1}
             values.append((batch + 1) * mean - batch * self._previous.get(key, 0.0))
             self._previous[key] = mean
+
+
+# --- fine-tuning a pretrained trunk (the Keras transfer-learning guide's two phases) ----------
+
+
+@keras.saving.register_keras_serializable(package="reslab")
+class ResNetPreprocess(keras.layers.Layer):
+    """`keras.applications.resnet50.preprocess_input` as a layer: RGB -> BGR and the ImageNet
+    channel means subtracted ("caffe" mode), the input the ImageNet weights were trained on.
+    Inside the model, a saved `.keras` file takes raw 0-255 pixels and cannot forget it."""
+
+    def call(self, images):
+        images = keras.ops.cast(images, self.compute_dtype)
+        return keras.applications.resnet50.preprocess_input(images)
+
+
+def classifier(
+    base: keras.Model,
+    classes: int,
+    image_size: int,
+    head: str = "modern",
+    dropout: float = 0.2,
+    preprocess: bool = True,
+) -> tuple[keras.Model, keras.Model]:
+    """A classifier on a pretrained trunk `base` (built with `include_top=False,
+    pooling="avg"`, so it returns 2048-d vectors). Returns `(model, head)`; `head` takes the
+    2048-d vectors alone and shares its layers with `model`, so training it on cached
+    features trains the model's head.
+
+    `head="modern"`: dropout then a softmax layer (Keras transfer-learning guide).
+    `head="classic"`: Dense(2048, relu) then softmax, as older write-ups do.
+    The base is called with `training=False`: its batch-norm layers stay in inference mode
+    even when unfrozen, so a small dataset cannot wreck their ImageNet statistics.
+    The softmax layer computes in float32 under mixed precision (numerically safe).
+    """
+    layers = [keras.Input((base.output_shape[-1],))]
+    if head == "classic":
+        layers.append(keras.layers.Dense(2048, activation="relu", name="head_dense"))
+    elif head != "modern":
+        raise ValueError(f"head must be 'modern' or 'classic'. Received: head={head!r}")
+    layers += [
+        keras.layers.Dropout(dropout, name="head_dropout"),
+        keras.layers.Dense(classes, activation="softmax", dtype="float32", name="predictions"),
+    ]
+    top = keras.Sequential(layers, name="head")
+    inputs = keras.Input((image_size, image_size, 3), name="image")
+    x = ResNetPreprocess(name="preprocess")(inputs) if preprocess else inputs
+    x = base(x, training=False)
+    return keras.Model(inputs, top(x), name=f"{base.name}_classifier"), top
+
+
+def set_trainable(base: keras.Model, prefixes: tuple[str, ...]) -> int:
+    """Unfreeze the layers of `base` whose names start with one of `prefixes` (e.g.
+    `("conv5_",)` for ResNet-50's last stage), except batch-norm layers; freeze the rest.
+    Returns the number of trainable weights."""
+    base.trainable = True
+    for layer in base.layers:
+        layer.trainable = layer.name.startswith(prefixes) and not isinstance(
+            layer, keras.layers.BatchNormalization
+        )
+    return len(base.trainable_weights)
+
+
+def _compile(model: keras.Model, learning_rate: float, jit_compile: bool | str) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+
+
+def fine_tune(
+    model: keras.Model,
+    base: keras.Model,
+    train,
+    validation,
+    out_dir: str | Path,
+    head_epochs: int = 5,
+    tune_epochs: int = 5,
+    head_learning_rate: float = 1e-3,
+    tune_learning_rate: float = 1e-5,
+    unfreeze: tuple[str, ...] = ("conv5_",),
+    jit_compile: bool | str = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: int = 2,
+) -> dict[str, list[float]]:
+    """Two-phase fine-tuning (Keras transfer-learning guide): phase 1 trains the head on the
+    frozen base; phase 2 unfreezes the stages in `unfreeze` (batch norm stays frozen) and
+    trains on with a learning rate 100x lower. Epochs are counted across both phases.
+
+    Resumable: `keras.callbacks.BackupAndRestore` in `out_dir` lets a run interrupted mid-
+    phase continue from its last finished epoch when called again with the same arguments,
+    and a finished phase 1 is saved and not repeated. The best epoch by validation accuracy
+    is saved to `out_dir/best.keras`. Returns the history of both phases, joined.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    head_done = out / "after_head.weights.h5"
+    history: dict[str, list[float]] = {}
+
+    def run(phase: str, epochs: int, initial_epoch: int) -> None:
+        phase_callbacks = [
+            keras.callbacks.BackupAndRestore(str(out / f"backup_{phase}")),
+            keras.callbacks.ModelCheckpoint(
+                str(out / "best.keras"), monitor="val_accuracy", save_best_only=True
+            ),
+            *(callbacks or []),
+        ]
+        result = model.fit(
+            train,
+            validation_data=validation,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=phase_callbacks,
+            verbose=verbose,
+        )
+        for key, values in result.history.items():
+            history.setdefault(key, []).extend(values)
+
+    if head_done.exists():
+        model.load_weights(head_done)
+    else:
+        base.trainable = False
+        _compile(model, head_learning_rate, jit_compile)
+        run("head", head_epochs, 0)
+        model.save_weights(head_done)
+    if tune_epochs:
+        set_trainable(base, unfreeze)
+        _compile(model, tune_learning_rate, jit_compile)  # recompile: trainable changed
+        run("tune", head_epochs + tune_epochs, head_epochs)
+    return history
+
+
+def trunk_features(
+    base: keras.Model, data, preprocess: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the frozen trunk once over `data` (batches of (images, labels)); return the 2048-d
+    vectors and labels. Training a head on these for many epochs costs one pass of the
+    trunk instead of one per epoch (only without augmentation: the images must not change).
+    """
+    prep = ResNetPreprocess() if preprocess else None
+    features, labels = [], []
+    for images, y in data:
+        x = prep(images) if prep is not None else keras.ops.cast(images, "float32")
+        features.append(keras.ops.convert_to_numpy(base(x, training=False)))
+        labels.append(keras.ops.convert_to_numpy(y))
+    return np.concatenate(features), np.concatenate(labels)

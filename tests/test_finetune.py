@@ -1,0 +1,134 @@
+"""Two-phase fine-tuning (train.classifier / fine_tune / trunk_features) on a tiny trunk whose
+layer names follow ResNet-50's, so the same code paths run in seconds."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from reslab import train
+
+SIZE, CLASSES = 32, 3
+
+
+def tiny_base() -> keras.Model:
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Conv2D(4, 3, strides=2, name="conv1_conv")(inputs)
+    x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+    x = keras.layers.Activation("relu", name="conv1_relu")(x)
+    x = keras.layers.Conv2D(8, 3, name="conv5_block1_1_conv")(x)
+    x = keras.layers.BatchNormalization(name="conv5_block1_1_bn")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.Model(inputs, x, name="tiny")
+
+
+def images(n: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, SIZE, SIZE, 3)).astype("uint8"), rng.integers(0, CLASSES, n)
+
+
+def batches(x, y, batch: int = 8):
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
+
+
+def build(head: str = "modern"):
+    keras.utils.set_random_seed(1)
+    base = tiny_base()
+    model, top = train.classifier(base, CLASSES, SIZE, head=head, dropout=0.0)
+    return model, base, top
+
+
+def test_preprocess_layer_is_keras_preprocess_input():
+    x, _ = images(4)
+    expected = keras.applications.resnet50.preprocess_input(x.astype("float32"))
+    got = keras.ops.convert_to_numpy(train.ResNetPreprocess()(x))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert got[..., 0].mean() != pytest.approx(got[..., 2].mean())  # channels were swapped
+
+
+def test_heads():
+    model, _, top = build("modern")
+    assert [layer.name for layer in top.layers] == ["head_dropout", "predictions"]
+    _, _, classic = build("classic")
+    assert classic.get_layer("head_dense").units == 2048
+    with pytest.raises(ValueError, match="head must be 'modern' or 'classic'"):
+        train.classifier(tiny_base(), CLASSES, SIZE, head="fancy")
+    assert model.output_shape == (None, CLASSES)
+
+
+def test_softmax_stays_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model, _, _ = build()
+        assert model.get_layer("preprocess").compute_dtype == "float16"
+        assert model.output.dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_set_trainable_unfreezes_the_named_stage_but_not_batch_norm():
+    base = tiny_base()
+    assert train.set_trainable(base, ("conv5_",)) == 2  # conv5 kernel and bias only
+    assert not base.get_layer("conv5_block1_1_bn").trainable
+    assert not base.get_layer("conv1_conv").trainable
+
+
+def test_two_phases_train_the_right_weights(tmp_path):
+    model, base, _ = build()
+    before = {w.path: keras.ops.convert_to_numpy(w).copy() for w in base.weights}
+    history = train.fine_tune(
+        model,
+        base,
+        batches(*images()),
+        batches(*images(8, 1)),
+        tmp_path,
+        head_epochs=2,
+        tune_epochs=2,
+        tune_learning_rate=1e-2,
+        verbose=0,
+    )
+    assert len(history["loss"]) == len(history["val_accuracy"]) == 4
+    after = {w.path: keras.ops.convert_to_numpy(w) for w in base.weights}
+    changed = {path for path in before if not np.array_equal(before[path], after[path])}
+    assert changed == {"conv5_block1_1_conv/kernel", "conv5_block1_1_conv/bias"}
+    assert (tmp_path / "best.keras").is_file()  # batch-norm statistics included: unchanged
+
+
+def test_interrupted_fine_tune_resumes_to_the_same_weights(tmp_path):
+    data, val = batches(*images()), batches(*images(8, 1))
+    kwargs = dict(head_epochs=2, tune_epochs=2, tune_learning_rate=1e-2, verbose=0)
+    model, base, _ = build()
+    train.fine_tune(model, base, data, val, tmp_path / "whole", **kwargs)
+    whole = [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 3:  # the second epoch of phase 2
+                raise KeyboardInterrupt
+
+    model, base, _ = build()
+    with pytest.raises(KeyboardInterrupt):
+        train.fine_tune(model, base, data, val, tmp_path / "cut", callbacks=[Interrupt()], **kwargs)
+    model, base, _ = build()  # a fresh process: nothing in memory
+    history = train.fine_tune(model, base, data, val, tmp_path / "cut", **kwargs)
+    assert len(history["loss"]) == 1  # only the missing epoch ran
+    for a, b in zip(whole, model.weights, strict=True):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(b), a, rtol=1e-5, atol=1e-6)
+
+
+def test_cached_trunk_features_feed_the_shared_head():
+    model, base, top = build()
+    x, y = images(10)
+    features, labels = train.trunk_features(base, batches(x, y, 4))
+    assert features.shape == (10, 8) and np.array_equal(labels, y)
+    np.testing.assert_allclose(
+        top.predict(features, verbose=0), model.predict(x, verbose=0), atol=1e-5
+    )
+
+
+def test_saved_model_reloads_with_identical_predictions(tmp_path):
+    model, _, _ = build("classic")
+    x, _ = images(6)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
