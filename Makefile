@@ -9,7 +9,7 @@ LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 BOOK_DIR ?= build/book
 STUDENT_DIR ?= build/student
 
-.PHONY: setup data browser lab book student test lint clean
+.PHONY: setup data browser lab book student prefetch test lint clean
 
 setup: $(STAMP) data
 
@@ -65,6 +65,11 @@ student: $(STAMP)
 	  --ClearOutputPreprocessor.enabled=True \
 	  notebooks/[0-9][0-9]_*.ipynb
 	@echo "Exercise notebooks without solutions are in $(STUDENT_DIR)/."
+
+# Before a workshop without reliable internet: fetch every dataset and weights file the
+# course uses into the caches, then report what is present and what is missing.
+prefetch: setup
+	$(PY) -m reslab.prefetch
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check reslab tests notebooks benchmarks tools

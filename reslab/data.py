@@ -291,7 +291,8 @@ def image_folder(
     are converted to RGB. Images are decoded in parallel, resized to `image_size`, kept as
     uint8 (a quarter of float32's memory), cached, reshuffled every epoch, optionally
     augmented with Keras preprocessing layers (after the cache, so each epoch differs), and
-    prefetched. Returns `(train, validation, report)`; the report lists what was found.
+    prefetched. Returns `(train, validation, report)` (validation is None when
+    `validation_split` is 0); the report lists what was found.
     """
     import tensorflow as tf
 
@@ -305,16 +306,17 @@ def image_folder(
         warnings.warn(
             f"{root}: skipped {len(problems)} item(s):\n  " + "\n  ".join(problems), stacklevel=2
         )
-    train, validation = keras.utils.image_dataset_from_directory(
+    loaded = keras.utils.image_dataset_from_directory(
         view,
         class_names=report.class_names,
         image_size=(image_size, image_size),
         batch_size=None,  # batched below, after the cache, so every epoch is reshuffled
-        validation_split=validation_split,
-        subset="both",
+        validation_split=validation_split or None,
+        subset="both" if validation_split else None,
         seed=seed,
         verbose=False,
     )
+    train, validation = loaded if validation_split else (loaded, None)
     augmenter = augmentation(seed) if augment else None
 
     def pipeline(data, training: bool):
@@ -328,7 +330,8 @@ def image_folder(
             data = data.map(lambda x, y: (augmenter(x, training=True), y), tf.data.AUTOTUNE)
         return data.prefetch(tf.data.AUTOTUNE)
 
-    return pipeline(train, True), pipeline(validation, False), report
+    held_out = pipeline(validation, False) if validation is not None else None
+    return pipeline(train, True), held_out, report
 
 
 def augmentation(seed: int = 0) -> keras.Sequential:
@@ -365,3 +368,53 @@ def fashion_mnist_folder(
                 root / name / f"{i:04d}.png"
             )
     return root
+
+
+# --- downloadable datasets -------------------------------------------------------------------
+
+FLOWERS_URL = (
+    "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz"
+)
+
+
+def download_problem(err: Exception) -> str:
+    """A failed download in a few words: Keras's "URL fetch failure on <url>: None -- [Errno
+    -3] Temporary failure in name resolution" becomes the part after the URL."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text.split(" -- ")[-1][:160]
+
+
+def keras_datasets_dir() -> Path:
+    """Where Keras caches datasets: `$KERAS_HOME/datasets`, else `~/.keras/datasets`."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
+
+
+def _find_flowers() -> Path | None:
+    base = keras_datasets_dir()
+    for folder in (base / "flower_photos", base / "flower_photos" / "flower_photos"):
+        if (folder / "daisy").is_dir():
+            return folder
+    return None
+
+
+def flower_photos(download: bool = True) -> Path:
+    """The folder of TensorFlow's flower photos (3,670 photos, 5 classes, one folder each),
+    from Keras's cache, downloading it (218 MB) first when allowed. Offline and not cached,
+    raises `DataNotFoundError` saying where it looked and how to provide it."""
+    folder = _find_flowers()
+    problem = "downloading was not allowed"
+    if folder is None and download:
+        try:
+            keras.utils.get_file("flower_photos", FLOWERS_URL, extract=True)
+            folder = _find_flowers()
+        except Exception as err:  # offline, proxy, disk full
+            problem = f"the download failed ({download_problem(err)})"
+    if folder is None:
+        raise DataNotFoundError(
+            f"The flower photos are not in {keras_datasets_dir()}/flower_photos and {problem}.\n"
+            "  1. with internet, run `make prefetch` once;\n"
+            f"  2. or download {FLOWERS_URL} elsewhere and extract it into "
+            f"{keras_datasets_dir()}/flower_photos/ (one folder per flower);\n"
+            "  3. or use your own photos, or `fashion_mnist_folder()`, which needs no network."
+        )
+    return folder

@@ -188,6 +188,7 @@ def fine_tune(
             initial_epoch=initial_epoch,
             callbacks=phase_callbacks,
             verbose=verbose,
+            shuffle=not hasattr(train, "element_spec"),  # a tf.data pipeline shuffles itself
         )
         for key, values in result.history.items():
             history.setdefault(key, []).extend(values)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import keras
 
+from reslab.data import download_problem
+
 RESNET50_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"  # what Keras downloads
 RESNET50_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"  # include_top=False
 WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
@@ -71,9 +73,7 @@ def fetch_resnet50_weights(include_top: bool = False, download: bool = True) -> 
                 shutil.move(fetched, target)
             return target
         except Exception as err:  # offline, proxy, disk full: one message that says how to fix
-            problem = (
-                f"the download failed ({type(err).__name__}: {str(err).splitlines()[0][:120]})"
-            )
+            problem = f"the download failed ({download_problem(err)})"
     raise WeightsNotFoundError(
         f"ImageNet weights for ResNet-50 are missing: {name} is not in {target.parent} and "
         f"{problem}.\nKeras looks in $KERAS_HOME/models (KERAS_HOME="
@@ -116,7 +116,7 @@ def keras_resnet50(download: bool = True, **kwargs) -> tuple[keras.Model, str]:
         try:
             return keras.applications.ResNet50(weights="imagenet", **kwargs), "ImageNet weights"
         except Exception as err:  # offline, proxy, truncated file: say so, never hide it
-            reason = f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"
+            reason = download_problem(err)
     else:
         reason = f"{cached} is not there and downloading was not allowed"
     keras.utils.set_random_seed(0)
