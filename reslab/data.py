@@ -177,7 +177,12 @@ class FolderReport:
             "classes (" + ", ".join(f"{c}: {n}" for c, n in self.counts.items()) + ")"
         ]
         lines += [f"  skipped {name}: {why}" for name, why in self.skipped]
-        lines += [f"  converted {name}: {what}" for name, what in self.converted]
+        kinds: dict[str, list[str]] = {}
+        for name, what in self.converted:
+            kinds.setdefault(what, []).append(name)
+        for what, names in kinds.items():  # one line per kind: a photo folder has thousands
+            more = f", and {len(names) - 3} more" if len(names) > 3 else ""
+            lines.append(f"  converted {len(names)} file(s), {what}: {', '.join(names[:3])}{more}")
         lines += [f"  left out class {c!r}: no usable images" for c in self.empty_classes]
         return "\n".join(lines)
 
@@ -418,3 +423,52 @@ def flower_photos(download: bool = True) -> Path:
             "  3. or use your own photos, or `fashion_mnist_folder()`, which needs no network."
         )
     return folder
+
+
+# --- CIFAR-10 and the paper's augmentation (He et al. 2015, §4.2) ---------------------------
+
+CIFAR_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+
+def load_cifar10() -> Arrays:
+    """CIFAR-10 as uint8 `(x_train, y_train), (x_test, y_test)` (50,000 / 10,000 32×32×3
+    images, labels flat), from Keras's cache or downloaded through Keras (163 MB).
+    Offline and not cached: `DataNotFoundError` saying how to provide it."""
+    try:
+        (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    except Exception as err:  # offline, proxy, truncated archive
+        raise DataNotFoundError(
+            f"CIFAR-10 is not in {keras_datasets_dir()}/cifar-10-batches-py and the download "
+            f"failed ({download_problem(err)}).\n"
+            "  1. with internet, run `make prefetch` once;\n"
+            "  2. or download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz elsewhere "
+            f"and extract it into {keras_datasets_dir()}/ (it holds cifar-10-batches-py/)."
+        ) from err
+    return (x_train, y_train.ravel()), (x_test, y_test.ravel())
+
+
+def pad_crop_flip(images: np.ndarray, rng: np.random.Generator, pad: int = 4) -> np.ndarray:
+    """The paper's augmentation (§4.2): pad `pad` pixels on each side with zeros, take a
+    random crop of the original size, and flip it horizontally with probability 1/2.
+    `images` is (N, H, W, C); returns a new array of the same shape."""
+    n, h, w, _ = images.shape
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    rows = rng.integers(0, 2 * pad + 1, n)
+    cols = rng.integers(0, 2 * pad + 1, n)
+    flips = rng.random(n) < 0.5
+    out = np.empty_like(images)
+    for i in range(n):
+        crop = padded[i, rows[i] : rows[i] + h, cols[i] : cols[i] + w]
+        out[i] = crop[:, ::-1] if flips[i] else crop
+    return out

@@ -19,20 +19,30 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
+import numpy as np
 import pandas as pd
 
 from reslab import data, models, train
 
 
 def step_schedule(
-    learning_rate: float, steps: int, boundaries: tuple[float, ...] = (0.5, 0.75)
+    learning_rate: float,
+    steps: int,
+    boundaries: tuple[float, ...] = (0.5, 0.75),
+    warmup_steps: int = 0,
+    warmup_rate: float = 0.01,
 ) -> keras.optimizers.schedules.PiecewiseConstantDecay:
     """The paper's schedule (§4.2): divide by 10 at 32k and 48k of 64k iterations, i.e. at
-    50 % and 75 % of training, scaled to `steps`."""
+    50 % and 75 % of training, scaled to `steps`. With `warmup_steps`, start at
+    `warmup_rate` instead (the paper warms ResNet-110 up at 0.01 for about 400 iterations,
+    until the training error is below 80 %, then goes back to 0.1)."""
     cuts = [round(f * steps) for f in boundaries]
     values = [learning_rate / 10**i for i in range(len(cuts) + 1)]
+    if warmup_steps:
+        cuts, values = [warmup_steps, *cuts], [warmup_rate, *values]
     return keras.optimizers.schedules.PiecewiseConstantDecay(cuts, values)
 
 
@@ -115,9 +125,10 @@ def degradation(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _finished_rows(args: argparse.Namespace) -> list[dict]:
-    """Rows of nets a previous run with the same arguments finished (so a cut-off run
-    resumes net by net); nothing if the arguments differ."""
+def _finished_rows(args: argparse.Namespace, by: str = "model") -> list[dict]:
+    """Rows a previous run with the same arguments wrote: by "model", those of nets it
+    finished (a cut-off run resumes net by net); by "epoch", all of them (it resumes epoch by
+    epoch from its checkpoint). Nothing if the arguments differ."""
     out = Path(args.out)
     if not out.with_suffix(".csv").exists() or not out.with_suffix(".json").exists():
         return []
@@ -125,17 +136,20 @@ def _finished_rows(args: argparse.Namespace) -> list[dict]:
     if before != _arguments(args):
         return []
     table = pd.read_csv(out.with_suffix(".csv"))
+    if by == "epoch":
+        return table.to_dict("records")
     counts = table.groupby("model")["epoch"].count()
     finished = counts[counts == args.epochs].index
     return table[table.model.isin(finished)].to_dict("records")
 
 
 def _arguments(args: argparse.Namespace) -> dict:
-    return {k: v for k, v in vars(args).items() if k not in ("run", "argv")}
+    """What defines a run (a resumed run must match it): not how long this sitting lasts."""
+    return {k: v for k, v in vars(args).items() if k not in ("run", "argv", "stop_after")}
 
 
-def save(table: pd.DataFrame, args: argparse.Namespace) -> None:
-    """Write `<out>.csv` and `<out>.json` (the command, hardware and versions)."""
+def save(table: pd.DataFrame, args: argparse.Namespace, **results) -> None:
+    """Write `<out>.csv` and `<out>.json` (the command, hardware, versions and `results`)."""
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out.with_suffix(".csv.tmp"), index=False, float_format="%.5f")
@@ -147,8 +161,189 @@ def save(table: pd.DataFrame, args: argparse.Namespace) -> None:
         "backend": keras.backend.backend(),
         "python": platform.python_version(),
         "arguments": _arguments(args),
+        **results,
     }
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+# --- the paper's CIFAR-10 experiments (§4.2, Table 6) ---------------------------------------
+
+PAPER_ITERATIONS = 64_000
+TABLE6 = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}  # test error %, CIFAR-10
+# Per profile: iterations, batch, train / validation / test images, filters per stage.
+CIFAR_RECIPES = {
+    "quick": dict(iterations=12, batch_size=32, train=256, val=64, test=128, widths=(4, 8, 16)),
+    "cpu": dict(
+        iterations=1000, batch_size=64, train=9000, val=1000, test=2000, widths=(8, 16, 32)
+    ),
+    "gpu": dict(
+        iterations=PAPER_ITERATIONS,
+        batch_size=128,
+        train=45_000,
+        val=5_000,
+        test=10_000,
+        widths=models.CIFAR_FILTERS,
+    ),
+}
+
+
+class CifarData(NamedTuple):
+    """Arrays for one run: (images, labels) per split, the per-pixel mean, the data's name."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    mean: np.ndarray
+    source: str
+
+
+def cifar_data(
+    profile: str, train: int, val: int, test: int, choice: str = "auto", seed: int = 0
+) -> CifarData:
+    """Train / validation / test images in [0, 1] with the per-pixel mean of the training
+    images subtracted (§4.2). CIFAR-10 where Keras has or can fetch it; with `choice="auto"`
+    in the quick and cpu profiles, Fashion-MNIST padded to 32×32 otherwise, announced."""
+    try:
+        if choice == "fashion":
+            raise data.DataNotFoundError("--data fashion")
+        (x, y), (x_test, y_test) = data.load_cifar10()
+        x, x_test, source = x / np.float32(255), x_test / np.float32(255), "CIFAR-10"
+    except data.DataNotFoundError as err:
+        if choice == "cifar10" or (profile == "gpu" and choice != "fashion"):
+            raise
+        why = "as asked" if choice == "fashion" else str(err).splitlines()[0]
+        print(
+            f"Fashion-MNIST padded to 32x32 stands in for CIFAR-10 ({why}). "
+            "Same pipeline; its errors are NOT comparable with Table 6."
+        )
+        (x, y), (x_test, y_test) = data.load_fashion_mnist()
+        x, x_test = data.to_float_images(x, 32), data.to_float_images(x_test, 32)
+        source = "Fashion-MNIST (32x32)"
+    x, y = data.subsample(x, y, train + val, seed=seed)
+    x_test, y_test = data.subsample(x_test, y_test, test, seed=seed)
+    mean = x[:train].mean(axis=0)  # per pixel and channel, training images only
+    return CifarData(
+        (x[:train] - mean, y[:train]),
+        (x[train:] - mean, y[train:]),
+        (x_test - mean, y_test),
+        mean,
+        source,
+    )
+
+
+def cifar(args: argparse.Namespace) -> pd.DataFrame:
+    """Train one CIFAR net with the paper's recipe; resume from its checkpoint if there is one."""
+    recipe = dict(CIFAR_RECIPES[args.profile])
+    recipe.update({k: v for k, v in vars(args).items() if k in recipe and v is not None})
+    kind = (
+        f"plain{args.depth}" if args.plain else f"resnet{args.depth}_{args.shortcut}_{args.version}"
+    )
+    out = Path(args.out) / kind
+    checkpoint = Path(args.out) / "checkpoints" / f"{kind}.keras"
+    (x_train, y_train), validation, (x_test, y_test), _, source = cifar_data(
+        args.profile, recipe["train"], recipe["val"], recipe["test"], args.data, args.seed
+    )
+    steps_per_epoch = -(-len(x_train) // recipe["batch_size"])
+    iterations = recipe["iterations"]
+    epochs = -(-iterations // steps_per_epoch)
+    warmup = round(400 * iterations / PAPER_ITERATIONS) if args.depth >= 110 else 0
+    schedule = step_schedule(0.1, iterations, warmup_steps=warmup)
+    if iterations != PAPER_ITERATIONS:
+        print(
+            f"profile {args.profile}: {iterations:,} iterations instead of the paper's "
+            f"{PAPER_ITERATIONS:,}; learning rate 0.1, divided by 10 at {round(iterations / 2):,} "
+            f"and {round(iterations * 3 / 4):,}"
+            + (f", warm-up at 0.01 for {warmup}" if warmup else "")
+        )
+    args.out = str(out)  # results files: <out>/<kind>.csv and .json
+    rows = _finished_rows(args, by="epoch") if checkpoint.exists() else []
+    if rows:
+        model = keras.models.load_model(checkpoint)
+        rows = rows[: int(model.optimizer.iterations.numpy()) // steps_per_epoch]  # as saved
+        print(f"{kind}: resuming after epoch {len(rows)} from {checkpoint}")
+    else:
+        keras.utils.set_random_seed(args.seed)
+        shape = x_train.shape[1:]
+        model = (
+            models.plain_cifar(args.depth, shape, widths=tuple(recipe["widths"]))
+            if args.plain
+            else models.cifar_resnet(
+                args.depth,
+                args.shortcut,
+                args.version,
+                input_shape=shape,
+                widths=tuple(recipe["widths"]),
+            )
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(schedule, momentum=0.9),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    train.add_weight_decay(model, args.weight_decay)  # not saved with the model: every time
+    start, first = time.monotonic(), len(rows)
+    last = epochs if args.stop_after is None else min(epochs, first + args.stop_after)
+    for epoch in range(first, last):
+        rng = np.random.default_rng([args.seed, epoch])  # the same batches on a resumed run
+        order = rng.permutation(len(x_train))
+        order = order[: (iterations - epoch * steps_per_epoch) * recipe["batch_size"]]  # stop
+        augmented = data.pad_crop_flip(x_train[order], rng)  # exactly at `iterations`
+        history = model.fit(
+            augmented,
+            y_train[order],
+            batch_size=recipe["batch_size"],
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            validation_data=validation,
+            shuffle=False,
+            verbose=0,
+        ).history
+        step = int(model.optimizer.iterations.numpy())
+        rows.append(
+            {
+                "model": kind,
+                "epoch": epoch + 1,
+                "iteration": step,
+                "learning_rate": float(schedule(step - 1)),
+                "loss": history["loss"][0],
+                "train_error": 100 * (1 - history["accuracy"][0]),
+                "val_error": 100 * (1 - history["val_accuracy"][0]),
+            }
+        )
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        partial = checkpoint.with_suffix(f".{os.getpid()}.tmp.keras")
+        model.save(partial)
+        os.replace(partial, checkpoint)  # atomic: never a half-written checkpoint
+        save(pd.DataFrame(rows), args)
+        done = epoch + 1 - first
+        eta = (time.monotonic() - start) / done * (last - epoch - 1)
+        r = rows[-1]
+        print(
+            f"{kind} epoch {epoch + 1}/{epochs} iteration {step:,} lr {r['learning_rate']:g} "
+            f"loss {r['loss']:.4f} train error {r['train_error']:.2f} % "
+            f"val error {r['val_error']:.2f} % | ETA {eta:.0f} s",
+            flush=True,
+        )
+    table = pd.DataFrame(rows)
+    if len(rows) < epochs:
+        print(f"{kind}: stopped after epoch {len(rows)} of {epochs}; run again to continue.")
+        return table
+    test_error = 100 * (1 - model.evaluate(x_test, y_test, verbose=0)[1])
+    paper = (
+        "plain nets appear only as curves (Fig. 6)"
+        if args.plain
+        else (
+            f"{TABLE6[args.depth]} % on CIFAR-10 after {PAPER_ITERATIONS:,} iterations"
+            if args.depth in TABLE6
+            else "no Table 6 entry for this depth"
+        )
+    )
+    print(
+        f"{kind}: test error {test_error:.2f} % on {source} after "
+        f"{rows[-1]['iteration']:,} iterations | paper (Table 6): {paper}"
+    )
+    save(table, args, test_error=test_error, data=source, paper=paper)
+    return table
 
 
 def parser() -> argparse.ArgumentParser:
@@ -167,6 +362,23 @@ def parser() -> argparse.ArgumentParser:
     deg.add_argument("--seed", type=int, default=0)
     deg.add_argument("--out", default="figures/results/02_degradation")
     deg.set_defaults(run=degradation)
+    cif = commands.add_parser(
+        "cifar", help="one CIFAR-10 net with the paper's recipe (§4.2), against Table 6"
+    )
+    cif.add_argument("--depth", type=int, default=20, help="6n + 2: 20, 32, 44, 56, 110, ...")
+    cif.add_argument("--plain", action="store_true", help="the plain net (no shortcuts)")
+    cif.add_argument("--shortcut", choices=["A", "B", "C"], default="A")
+    cif.add_argument("--version", choices=["v1", "v2"], default="v1")
+    cif.add_argument("--profile", choices=list(CIFAR_RECIPES), default="gpu")
+    cif.add_argument("--data", choices=["auto", "cifar10", "fashion"], default="auto")
+    for name in ("iterations", "batch_size", "train", "val", "test"):
+        cif.add_argument(f"--{name.replace('_', '-')}", type=int, help="overrides the profile")
+    cif.add_argument("--widths", type=int, nargs=3, help="filters per stage; overrides the profile")
+    cif.add_argument("--weight-decay", type=float, default=1e-4)
+    cif.add_argument("--seed", type=int, default=0)
+    cif.add_argument("--stop-after", type=int, help="stop after this many epochs; rerun to go on")
+    cif.add_argument("--out", default="figures/results/07_cifar")
+    cif.set_defaults(run=cifar)
     return main
 
 
@@ -176,6 +388,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     args.argv = argv
     table = args.run(args)
+    if args.experiment != "degradation":
+        return
     last = table[table.epoch == table.epoch.max()].set_index("model")
     errors = 100 * (1 - last[["accuracy", "val_accuracy"]])
     print(errors.rename(columns={"accuracy": "train error %", "val_accuracy": "test error %"}))

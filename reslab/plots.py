@@ -158,7 +158,8 @@ def error_curves(
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel(x_label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(fontsize=8)
+        if runs:
+            ax.legend(fontsize=8)
     axes[0][0].set_ylabel("error (%)")
     if title:
         fig.suptitle(title)

@@ -210,14 +210,16 @@ def fine_tune(
 def trunk_features(
     base: keras.Model, data, preprocess: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run the frozen trunk once over `data` (batches of (images, labels)); return the 2048-d
-    vectors and labels. Training a head on these for many epochs costs one pass of the
-    trunk instead of one per epoch (only without augmentation: the images must not change).
-    """
-    prep = ResNetPreprocess() if preprocess else None
-    features, labels = [], []
-    for images, y in data:
-        x = prep(images) if prep is not None else keras.ops.cast(images, "float32")
-        features.append(keras.ops.convert_to_numpy(base(x, training=False)))
-        labels.append(keras.ops.convert_to_numpy(y))
-    return np.concatenate(features), np.concatenate(labels)
+    """Run the frozen trunk once over `data` (a `tf.data` pipeline of (images, labels)
+    batches); return the 2048-d vectors and the labels. Training a head on these for many
+    epochs costs one pass of the trunk instead of one per epoch (only without augmentation:
+    the images must not change between epochs)."""
+    layers = [
+        keras.Input(base.input_shape[1:]),
+        *([ResNetPreprocess()] if preprocess else []),
+        base,
+    ]
+    extractor = keras.Sequential(layers, name="trunk_features")
+    features = extractor.predict(data.map(lambda x, y: x), verbose=0)
+    labels = np.concatenate([keras.ops.convert_to_numpy(y) for _, y in data])
+    return features, labels

@@ -1,5 +1,8 @@
 import json
+import re
 
+import keras
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,3 +34,99 @@ def test_degradation_writes_results_and_resumes(tmp_path, capsys):
     experiments.main(argv)  # a second run with the same arguments trains nothing again
     assert "plain-8: already in" in capsys.readouterr().out
     assert pd.read_csv(out.with_suffix(".csv")).equals(table)
+
+
+# --- the paper's CIFAR-10 recipe (python -m reslab.experiments cifar) -----------------------
+
+
+def test_paper_schedule_with_resnet110_warmup():
+    schedule = experiments.step_schedule(0.1, steps=64_000, warmup_steps=400)
+    rates = {s: float(schedule(s)) for s in (0, 399, 401, 31_999, 32_001, 47_999, 48_001, 63_999)}
+    assert rates == pytest.approx(
+        {
+            0: 0.01,
+            399: 0.01,
+            401: 0.1,
+            31_999: 0.1,
+            32_001: 0.01,
+            47_999: 0.01,
+            48_001: 0.001,
+            63_999: 0.001,
+        }
+    )
+
+
+def test_pad_crop_flip_takes_windows_of_the_padded_image():
+    image = np.arange(4 * 4, dtype="float32").reshape(1, 4, 4, 1) + 1  # no zeros inside
+    batch = np.repeat(image, 400, axis=0)
+    out = data.pad_crop_flip(batch, np.random.default_rng(0), pad=2)
+    assert out.shape == batch.shape and out.dtype == batch.dtype
+    padded = np.pad(image[0, :, :, 0], 2)
+    windows = {padded[r : r + 4, c : c + 4].tobytes() for r in range(5) for c in range(5)}
+    flipped = {np.frombuffer(w, "float32").reshape(4, 4)[:, ::-1].tobytes() for w in windows}
+    seen = {o[:, :, 0].tobytes() for o in out}
+    assert seen <= windows | flipped  # every output is a (flipped) window of the padded image
+    assert seen & windows and seen & (flipped - windows)  # both flips happen
+    assert (out == 0).any() and not (out == 0).all(axis=(1, 2, 3)).any()  # zero border, no blanks
+    corner = padded[0:4, 0:4].tobytes()  # the most-shifted crop: two zero rows and columns
+    assert (
+        corner in seen or np.frombuffer(corner, "float32").reshape(4, 4)[:, ::-1].tobytes() in seen
+    )
+
+
+def tiny_cifar(out, *extra):
+    return ["cifar", "--depth", "8", "--profile", "quick", "--data", "fashion",
+            "--iterations", "9", "--train", "64", "--val", "16", "--test", "32",
+            "--batch-size", "16", "--widths", "2", "2", "2", "--out", str(out), *extra]  # fmt: skip
+
+
+@pytest.mark.skipif(data.find_fashion_mnist() is None, reason="Fashion-MNIST is not installed")
+def test_cifar_run_writes_results_table_and_paper_value(tmp_path, capsys):
+    experiments.main(tiny_cifar(tmp_path, "--depth", "20"))
+    out = capsys.readouterr().out
+    assert "profile quick: 9 iterations instead of the paper's 64,000" in out
+    assert "Fashion-MNIST padded to 32x32 stands in for CIFAR-10" in out
+    assert re.search(r"resnet20_A_v1 epoch 1/3 iteration 4 lr 0.1 .* \| ETA \d+ s", out)
+    assert re.search(r"test error \d+\.\d\d % on Fashion-MNIST \(32x32\) after 9 iterations "
+                     r"\| paper \(Table 6\): 8.75 % on CIFAR-10", out)  # fmt: skip
+    table = pd.read_csv(tmp_path / "resnet20_A_v1.csv")
+    assert list(table.columns) == [
+        "model",
+        "epoch",
+        "iteration",
+        "learning_rate",
+        "loss",
+        "train_error",
+        "val_error",
+    ]
+    assert table.iteration.tolist() == [4, 8, 9] and table.learning_rate.tolist()[-1] == 0.001
+    meta = json.loads((tmp_path / "resnet20_A_v1.json").read_text())
+    assert meta["data"] == "Fashion-MNIST (32x32)" and 0 <= meta["test_error"] <= 100
+    assert meta["command"].startswith("python -m reslab.experiments cifar --depth 8")
+
+
+@pytest.mark.skipif(data.find_fashion_mnist() is None, reason="Fashion-MNIST is not installed")
+def test_cifar_resumes_to_the_same_weights(tmp_path, capsys):
+    experiments.main(tiny_cifar(tmp_path / "whole"))
+    experiments.main(tiny_cifar(tmp_path / "cut", "--stop-after", "1"))
+    assert "stopped after epoch 1 of 3; run again to continue" in capsys.readouterr().out
+    experiments.main(tiny_cifar(tmp_path / "cut"))
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    whole = keras.models.load_model(tmp_path / "whole" / "checkpoints" / "resnet8_A_v1.keras")
+    cut = keras.models.load_model(tmp_path / "cut" / "checkpoints" / "resnet8_A_v1.keras")
+    for a, b in zip(whole.weights, cut.weights, strict=True):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-5, atol=1e-6)
+    a = pd.read_csv(tmp_path / "whole" / "resnet8_A_v1.csv")
+    b = pd.read_csv(tmp_path / "cut" / "resnet8_A_v1.csv")
+    pd.testing.assert_frame_equal(a, b, atol=1e-4)
+
+
+def test_cifar_offline_is_a_clear_error_outside_reduced_profiles(tmp_path, monkeypatch):
+    def offline():
+        raise Exception("URL fetch failure on https://www.cs.toronto.edu: None -- [Errno -2] x")
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
+    for profile_args in (["--profile", "gpu"], ["--data", "cifar10"]):
+        argv = [a for a in tiny_cifar(tmp_path) if a not in ("--data", "fashion")]
+        with pytest.raises(data.DataNotFoundError, match="make prefetch"):
+            experiments.main([*argv, *profile_args])
