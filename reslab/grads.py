@@ -85,3 +85,28 @@ def input_gradient_ratio(model: keras.Model, x: np.ndarray, upstream: np.ndarray
         tape.watch(x)
         loss = tf.reduce_sum(model(x, training=True) * upstream)
     return float(tf.norm(tape.gradient(loss, x)) / tf.norm(upstream))
+
+
+def grad_cam(
+    model: keras.Model, images: np.ndarray, layer: str = "conv5_block3_out", classes=None
+) -> np.ndarray:
+    """Grad-CAM (Selvaraju et al. 2017): where in the image the evidence for a class is.
+
+    `model` is a flat functional model (input -> ... -> class scores) that contains the
+    convolutional layer `layer`. Each channel of that layer's output is weighted by the
+    spatial mean of the gradient of the class score with respect to it; the weighted sum,
+    through a ReLU, is the map. `classes` gives one class per image (default: the model's
+    top class). Returns maps of shape (N, h, w) at the layer's resolution, each scaled to
+    [0, 1] (all zeros where no evidence is positive).
+    """
+    probe = keras.Model(model.inputs, [model.get_layer(layer).output, model.output])
+    images = tf.convert_to_tensor(images, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        activations, scores = probe(images, training=False)
+        picked = tf.argmax(scores, axis=-1) if classes is None else tf.constant(classes)
+        score = tf.gather(scores, picked, axis=1, batch_dims=1)
+    gradients = tape.gradient(score, activations)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)  # one per channel
+    maps = tf.nn.relu(tf.reduce_sum(weights * activations, axis=-1)).numpy()
+    peak = maps.max(axis=(1, 2), keepdims=True)
+    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)

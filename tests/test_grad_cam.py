@@ -1,0 +1,46 @@
+"""grads.grad_cam points at the evidence: in an image bright on the left and dark on the
+right, a model with a "bright" class and a "dark" class must light up the matching half."""
+
+import keras
+import numpy as np
+import pytest
+
+from reslab import grads
+
+
+def bright_dark_model() -> keras.Model:
+    """Channel 0 fires on bright pixels, channel 1 on dark ones; the class scores are their
+    averages over the image (class 0: bright, class 1: dark)."""
+    inputs = keras.Input((8, 8, 1))
+    features = keras.layers.Conv2D(2, 1, activation="relu", name="features")(inputs)
+    scores = keras.layers.GlobalAveragePooling2D()(features)
+    model = keras.Model(inputs, scores)
+    kernel = np.array([1.0, -1.0], "float32").reshape(1, 1, 1, 2)
+    model.get_layer("features").set_weights([kernel, np.array([-0.5, 0.5], "float32")])
+    return model
+
+
+def half_bright() -> np.ndarray:
+    image = np.zeros((1, 8, 8, 1), "float32")
+    image[:, :, :4] = 1.0  # left half bright, right half dark
+    return image
+
+
+def test_grad_cam_lights_the_half_with_the_evidence():
+    model, image = bright_dark_model(), half_bright()
+    (bright,) = grads.grad_cam(model, image, layer="features", classes=[0])
+    (dark,) = grads.grad_cam(model, image, layer="features", classes=[1])
+    assert bright.shape == (8, 8) and bright.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(bright[:, :4], 1.0)
+    np.testing.assert_allclose(bright[:, 4:], 0.0)
+    np.testing.assert_allclose(dark, bright[:, ::-1])  # the other half, mirrored
+
+
+def test_grad_cam_defaults_to_the_top_class_and_handles_no_evidence():
+    model = bright_dark_model()
+    mostly_dark = half_bright()
+    mostly_dark[:, :, 3] = 0.0  # now 5 of 8 columns are dark: class 1 wins
+    (cam,) = grads.grad_cam(model, mostly_dark, layer="features")
+    assert cam[:, 3:].min() == pytest.approx(1.0) and cam[:, :3].max() == 0.0
+    grey = np.full((1, 8, 8, 1), 0.5, "float32")  # neither bright nor dark: no evidence
+    assert not grads.grad_cam(model, grey, layer="features").any()
