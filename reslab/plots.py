@@ -135,9 +135,11 @@ def error_curves(
     name: str,
     title: str = "",
     x_label: str = "epoch",
+    held_out: str = "test",
 ) -> plt.Figure:
     """Error (%) against training time, one panel per group of runs, drawn as He et al. 2015
-    draw Fig. 6: dashed lines are training error, bold lines test error.
+    draw Fig. 6: dashed lines are training error, bold lines error on held-out images
+    (`held_out` names them in the legend: "test", or "validation").
 
     Each run is a history with `accuracy` and optionally `val_accuracy`; `step` and
     `val_step` give their x positions (default 1, 2, ...).
@@ -154,7 +156,9 @@ def error_curves(
             if "val_accuracy" in run:
                 test_error = 100 * (1 - np.asarray(run["val_accuracy"], dtype=float))
                 val_steps = run.get("val_step", np.arange(1, len(test_error) + 1))
-                ax.plot(val_steps, test_error, "o-", color=colour, lw=2.6, label=f"{label} (test)")
+                ax.plot(
+                    val_steps, test_error, "o-", color=colour, lw=2.6, label=f"{label} ({held_out})"
+                )
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel(x_label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
