@@ -427,19 +427,6 @@ def flower_photos(download: bool = True) -> Path:
 
 # --- CIFAR-10 and the paper's augmentation (He et al. 2015, §4.2) ---------------------------
 
-CIFAR_CLASSES = (
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-)
-
 
 def load_cifar10() -> Arrays:
     """CIFAR-10 as uint8 `(x_train, y_train), (x_test, y_test)` (50,000 / 10,000 32×32×3
