@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,19 @@ def figures_dir(profile: Profile | None = None) -> Path:
     base = ROOT if (ROOT / "pyproject.toml").exists() else Path.cwd()
     profile = profile or get_profile()
     return base / ("build/quick-figures" if profile.name == "quick" else "figures")
+
+
+def save_results(name: str, results: dict, profile: Profile | None = None) -> Path:
+    """Write a notebook's measured numbers to `<figures dir>/results/<name>.json`, with the
+    profile that produced them. Tests read the committed `cpu` files and assert every
+    claim the notebook's prose makes about them; a `quick` run writes under `build/`."""
+    profile = profile or get_profile()
+    path = figures_dir(profile) / "results" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"profile": profile.name, **results}
+    path.with_suffix(".tmp").write_text(json.dumps(record, indent=2, default=float) + "\n")
+    os.replace(path.with_suffix(".tmp"), path)  # atomic
+    return path
 
 
 def seed_everything(seed: int = SEED) -> None:

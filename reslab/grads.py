@@ -76,6 +76,41 @@ class GradientNormHistory(keras.callbacks.Callback):
         return table
 
 
+class KernelNormHistory(keras.callbacks.Callback):
+    """Records the L2 norm of every kernel before training and after every batch: how far
+    SGD moves each layer's weights. With batch norm after a layer, its output does not
+    depend on the kernel's scale, so a kernel that grows tenfold keeps computing the same
+    function while each later step moves it a hundred times less (effective learning rate
+    ∝ lr / ‖W‖², van Laarhoven 2017, arXiv:1706.05350)."""
+
+    def __init__(self, every: int = 1):
+        super().__init__()
+        self.every = every
+        self.records: list[pd.Series] = []
+        self._step = 0
+
+    def _record(self) -> None:
+        layers = kernel_layers(self.model)
+        norms = [float(np.linalg.norm(keras.ops.convert_to_numpy(lay.kernel))) for lay in layers]
+        index = pd.Index([layer.name for layer in layers], name="layer")
+        self.records.append(pd.Series(norms, index=index, name=self._step))
+
+    def on_train_begin(self, logs=None) -> None:
+        if not self.records:  # a second fit() continues the same history
+            self._record()
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        self._step += 1
+        if self._step % self.every == 0:
+            self._record()
+
+    def frame(self) -> pd.DataFrame:
+        """Iterations trained so far as rows, layers (input side first) as columns."""
+        table = pd.DataFrame(self.records)
+        table.index.name = "iteration"
+        return table
+
+
 def input_gradient_ratio(model: keras.Model, x: np.ndarray, upstream: np.ndarray) -> float:
     """‖∂L/∂x‖ / ‖∂L/∂y‖ for L = Σ y·upstream: how much larger the gradient arriving at the
     model's output is when it reaches the input (training mode, as SGD sees it)."""

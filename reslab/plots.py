@@ -84,6 +84,30 @@ def gradient_profiles(
     return fig
 
 
+def kernel_growth(
+    frames: Mapping[str, pd.DataFrame], name: str, title: str = "", at: Sequence[int] = ()
+) -> plt.Figure:
+    """‖W_t‖ / ‖W_0‖ against layer index, one panel per run (a `KernelNormHistory` frame),
+    one line per recorded iteration in `at` (default: every recorded one), log scale."""
+    fig, axes = plt.subplots(1, len(frames), figsize=(5.2 * len(frames), 3.8), squeeze=False)
+    for ax, (label, frame) in zip(axes[0], frames.items(), strict=True):
+        growth = frame / frame.iloc[0]
+        steps = [s for s in (at or growth.index) if s in growth.index and s > 0]
+        colours = sns.color_palette("rocket_r", len(steps))
+        for colour, step in zip(colours, steps, strict=True):
+            layers = np.arange(1, growth.shape[1] + 1)
+            ax.semilogy(layers, growth.loc[step].to_numpy(), color=colour, label=f"after {step}")
+        ax.axhline(1, color="grey", lw=0.8, ls=":")
+        ax.set(xlabel="layer (1 = next to the input)", title=label)
+        ax.set_ylabel("‖W‖ / ‖W at init‖ (log scale)")
+        ax.legend(fontsize=8, title="iterations", title_fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, name)
+    return fig
+
+
 def training_curves(
     histories: Mapping[str, Mapping[str, Sequence[float]]],
     name: str,

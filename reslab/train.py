@@ -36,9 +36,13 @@ def fit_sgd(
 
     Plain SGD on purpose: adaptive optimizers such as Adam rescale each weight's step
     by its own gradient size, which hides the vanishing gradients we want to see.
+    `weight_decay` is the paper's (an L2 term on the conv and dense kernels, see
+    `add_weight_decay`); the logged loss then includes that term.
     """
+    if weight_decay:
+        add_weight_decay(model, weight_decay)
     model.compile(
-        optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9, weight_decay=weight_decay),
+        optimizer=keras.optimizers.SGD(learning_rate, momentum=0.9),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -226,10 +230,11 @@ def trunk_features(
 
 
 def add_weight_decay(model: keras.Model, decay: float = 1e-4) -> int:
-    """Weight decay as the paper applies it (§3.4, §4.2, Caffe's `weight_decay`): `decay * w`
-    added to the gradient of every convolution and dense kernel, so it flows through the
-    momentum like the rest of the gradient. (Keras's `SGD(weight_decay=...)` instead shrinks
-    the weights outside the momentum, which is about 10x weaker at momentum 0.9.)
+    """Weight decay as the paper states it (§3.4, §4.2: "a weight decay of 0.0001"), in its
+    classic meaning: an L2 term (decay / 2)·‖w‖² on every convolution and dense kernel added
+    to the loss, so `decay * w` joins the gradient and flows through the momentum like the
+    rest of it. Biases and batch-norm γ/β are left alone. (Keras's `SGD(weight_decay=...)`
+    instead shrinks every weight outside the momentum, about 10x weaker at momentum 0.9.)
     Returns the number of kernels decayed. Re-apply after loading a saved model."""
     count = 0
     for layer in model.layers:

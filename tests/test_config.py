@@ -1,3 +1,4 @@
+import json
 import random
 
 import numpy as np
@@ -61,3 +62,15 @@ def test_tensorflow_log_level_is_set_before_tensorflow_loads():
     import os
 
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] in {"2", "3"}
+
+
+def test_save_results_records_the_profile_and_never_touches_the_committed_files(
+    monkeypatch, tmp_path
+):
+    monkeypatch.delenv(config.FIGURES_ENV, raising=False)
+    monkeypatch.setattr(config, "ROOT", tmp_path)
+    (tmp_path / "pyproject.toml").write_text("")
+    path = config.save_results("nb", {"ratio": np.float32(2.5)}, config.PROFILES["quick"])
+    assert path == tmp_path / "build" / "quick-figures" / "results" / "nb.json"
+    assert json.loads(path.read_text()) == {"profile": "quick", "ratio": 2.5}
+    assert not (tmp_path / "figures").exists()

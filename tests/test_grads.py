@@ -80,3 +80,29 @@ def test_input_gradient_ratio_of_known_maps():
     doubling = keras.Sequential([keras.Input((4,)), keras.layers.Rescaling(2.0)])
     assert grads.input_gradient_ratio(identity, x, upstream) == pytest.approx(1.0)
     assert grads.input_gradient_ratio(doubling, x, upstream) == pytest.approx(2.0)
+
+
+def test_kernel_norm_history_shows_a_bn_followed_kernel_inflate():
+    """With BN after it, a kernel's scale does not change the output, so its gradient is
+    orthogonal to it and every SGD step makes it longer (van Laarhoven 2017)."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 8)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(8, use_bias=False, name="scaled"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(2, activation="softmax", name="out"),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="sparse_categorical_crossentropy")
+    initial = np.linalg.norm(keras.ops.convert_to_numpy(model.get_layer("scaled").kernel))
+    recorder = grads.KernelNormHistory(every=2)
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=[recorder])
+    norms = recorder.frame()
+    assert list(norms.index) == [0, 2, 4] and list(norms.columns) == ["scaled", "out"]
+    assert norms.index.name == "iteration"
+    assert norms.iloc[0]["scaled"] == pytest.approx(initial)
+    assert (np.diff(norms["scaled"].to_numpy()) > 0).all()  # only ever grows

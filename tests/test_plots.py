@@ -29,3 +29,16 @@ def test_every_figure_is_saved_under_a_stable_name(figures):
     meshes = [ax.collections[0] for ax in fig.axes if ax.get_ylabel() == "depth"]
     assert len({(m.norm.vmin, m.norm.vmax) for m in meshes}) == 1
     assert meshes[0].norm.vmin == pytest.approx(1e-3) and meshes[1].norm.vmax == pytest.approx(10)
+
+
+def test_kernel_growth_draws_one_panel_per_run_and_one_line_per_iteration(figures):
+    norms = pd.DataFrame(
+        [[1.0, 2.0, 3.0], [10.0, 2.0, 3.0], [20.0, 4.0, 3.0]],
+        index=pd.Index([0, 1, 5], name="iteration"),
+        columns=["a", "b", "c"],
+    )
+    fig = plots.kernel_growth({"one": norms, "two": norms * 2}, "growth", at=[1, 5, 99])
+    assert (figures / "growth.png").exists()
+    first = fig.axes[0]
+    assert [line.get_label() for line in first.get_lines()[:2]] == ["after 1", "after 5"]
+    np.testing.assert_allclose(first.get_lines()[1].get_ydata(), [20, 2, 1])  # ratio to init

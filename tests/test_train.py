@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 
 from reslab import train
 
@@ -39,3 +40,29 @@ def test_warmup_cosine_rises_to_the_peak_then_decays_to_zero():
     schedule = train.warmup_cosine(0.1, steps=100)  # 20 warm-up steps
     rates = [float(schedule(step)) for step in (0, 10, 20, 60, 100)]
     np.testing.assert_allclose(rates, [0.0, 0.05, 0.1, 0.05, 0.0], atol=1e-6)
+
+
+def test_fit_sgd_weight_decay_is_the_papers_l2_term_on_kernels_only():
+    """§4.2's weight decay 1e-4, coupled: (decay / 2)·‖W‖² on kernels joins the logged loss
+    (Keras's decoupled `SGD(weight_decay=)` would not appear in it at all)."""
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+
+    def net():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((3,)),
+                keras.layers.Dense(2, activation="softmax", bias_initializer="ones"),
+            ]
+        )
+        return model
+
+    plain, decayed = net(), net()
+    kernel = keras.ops.convert_to_numpy(decayed.layers[0].kernel)
+    args = dict(epochs=1, batch_size=32, learning_rate=0.0)
+    base = train.fit_sgd(plain, (x, y), (x, y), **args)["loss"][0]
+    with_l2 = train.fit_sgd(decayed, (x, y), (x, y), weight_decay=0.1, **args)["loss"][0]
+    assert with_l2 - base == pytest.approx(0.05 * np.sum(kernel**2), rel=1e-4)  # bias not decayed
+    assert decayed.optimizer.weight_decay is None
