@@ -78,7 +78,18 @@ def hardware() -> str:
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             return f"GPU x{len(gpus)} (tensorflow)"
-    return f"CPU, {os.cpu_count()} cores, {platform.processor() or platform.machine()} ({backend})"
+    return f"CPU, {os.cpu_count()} cores, {_cpu_name()} ({backend})"
+
+
+def _cpu_name() -> str:
+    """The processor's model name where Linux tells it, else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {platform.machine()}"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def degradation(args: argparse.Namespace) -> pd.DataFrame:
@@ -148,6 +159,15 @@ def _arguments(args: argparse.Namespace) -> dict:
     return {k: v for k, v in vars(args).items() if k not in ("run", "argv", "stop_after")}
 
 
+def _backend_version() -> str:
+    """The version of the library Keras runs on (TensorFlow, JAX or PyTorch)."""
+    import importlib
+
+    backend = keras.backend.backend()
+    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend, backend)
+    return getattr(importlib.import_module(module), "__version__", "unknown")
+
+
 def save(table: pd.DataFrame, args: argparse.Namespace, **results) -> None:
     """Write `<out>.csv` and `<out>.json` (the command, hardware, versions and `results`)."""
     out = Path(args.out)
@@ -159,6 +179,7 @@ def save(table: pd.DataFrame, args: argparse.Namespace, **results) -> None:
         "hardware": hardware(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
+        "backend_version": _backend_version(),
         "python": platform.python_version(),
         "arguments": _arguments(args),
         **results,
@@ -174,7 +195,7 @@ TABLE6 = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}  # test
 CIFAR_RECIPES = {
     "quick": dict(iterations=12, batch_size=32, train=256, val=64, test=128, widths=(4, 8, 16)),
     "cpu": dict(
-        iterations=1000, batch_size=64, train=9000, val=1000, test=2000, widths=(8, 16, 32)
+        iterations=1000, batch_size=128, train=9000, val=1000, test=2000, widths=(8, 16, 32)
     ),
     "gpu": dict(
         iterations=PAPER_ITERATIONS,
@@ -235,6 +256,7 @@ def cifar(args: argparse.Namespace) -> pd.DataFrame:
     """Train one CIFAR net with the paper's recipe; resume from its checkpoint if there is one."""
     recipe = dict(CIFAR_RECIPES[args.profile])
     recipe.update({k: v for k, v in vars(args).items() if k in recipe and v is not None})
+    args.recipe = {**recipe, "widths": list(recipe["widths"])}  # a resumed run must match it
     kind = (
         f"plain{args.depth}" if args.plain else f"resnet{args.depth}_{args.shortcut}_{args.version}"
     )
@@ -346,6 +368,16 @@ def cifar(args: argparse.Namespace) -> pd.DataFrame:
     return table
 
 
+def final_train_error(curve: pd.DataFrame, iterations: int) -> float:
+    """Training error % over the last `iterations` iterations of a `cifar` run (its CSV), each
+    epoch's running mean weighted by the iterations it covers: a run that stops exactly at
+    its iteration count may end with an epoch of a few batches, too few to read alone."""
+    weights = curve.iteration.diff().fillna(curve.iteration.iloc[0]).to_numpy()[::-1]
+    errors = curve.train_error.to_numpy()[::-1]
+    taken = np.clip(iterations - np.concatenate([[0], np.cumsum(weights)[:-1]]), 0, weights)
+    return float(np.sum(taken * errors) / np.sum(taken))
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: one sub-command per experiment."""
     main = argparse.ArgumentParser(prog="python -m reslab.experiments", description=__doc__)
@@ -388,11 +420,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     args.argv = argv
     table = args.run(args)
-    if args.experiment != "degradation":
-        return
+    if args.experiment == "degradation":
+        print(final_errors(table).round(2))
+
+
+def final_errors(table: pd.DataFrame) -> pd.DataFrame:
+    """From a `degradation` results table: each finished net's training error (the running
+    mean over its last epoch, as Keras logs it), test error and loss (with the L2 term)."""
     last = table[table.epoch == table.epoch.max()].set_index("model")
-    errors = 100 * (1 - last[["accuracy", "val_accuracy"]])
-    print(errors.rename(columns={"accuracy": "train error %", "val_accuracy": "test error %"}))
+    return pd.DataFrame(
+        {
+            "train error %": 100 * (1 - last["accuracy"]),
+            "test error %": 100 * (1 - last["val_accuracy"]),
+            "loss": last["loss"],
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.colors import LogNorm
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
 from reslab.config import figures_dir
 
@@ -160,10 +160,12 @@ def error_curves(
     title: str = "",
     x_label: str = "epoch",
     held_out: str = "test",
+    log_y: bool = False,
 ) -> plt.Figure:
     """Error (%) against training time, one panel per group of runs, drawn as He et al. 2015
     draw Fig. 6: dashed lines are training error, bold lines error on held-out images
-    (`held_out` names them in the legend: "test", or "validation").
+    (`held_out` names them in the legend: "test", or "validation"). `log_y` spreads out
+    errors of a few percent, where converged runs end.
 
     Each run is a history with `accuracy` and optionally `val_accuracy`; `step` and
     `val_step` give their x positions (default 1, 2, ...).
@@ -176,7 +178,7 @@ def error_curves(
         for colour, (label, run) in zip(colours, runs.items(), strict=True):
             train_error = 100 * (1 - np.asarray(run["accuracy"], dtype=float))
             steps = run.get("step", np.arange(1, len(train_error) + 1))
-            ax.plot(steps, train_error, "--", color=colour, lw=1.2, label=f"{label} (train)")
+            ax.plot(steps, train_error, "--", color=colour, lw=1.6, label=f"{label} (train)")
             if "val_accuracy" in run:
                 test_error = 100 * (1 - np.asarray(run["val_accuracy"], dtype=float))
                 val_steps = run.get("val_step", np.arange(1, len(test_error) + 1))
@@ -186,6 +188,11 @@ def error_curves(
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel(x_label)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if log_y:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
         if runs:
             ax.legend(fontsize=8)
     axes[0][0].set_ylabel("error (%)")

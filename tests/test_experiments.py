@@ -29,6 +29,7 @@ def test_degradation_writes_results_and_resumes(tmp_path, capsys):
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["command"].startswith("python -m reslab.experiments degradation --depths 8")
     assert meta["hardware"] and meta["arguments"]["epochs"] == 2
+    assert meta["backend"] == "tensorflow" and meta["backend_version"].count(".") >= 1
     assert "train error %" in capsys.readouterr().out
 
     experiments.main(argv)  # a second run with the same arguments trains nothing again
@@ -103,6 +104,10 @@ def test_cifar_run_writes_results_table_and_paper_value(tmp_path, capsys):
     meta = json.loads((tmp_path / "resnet20_A_v1.json").read_text())
     assert meta["data"] == "Fashion-MNIST (32x32)" and 0 <= meta["test_error"] <= 100
     assert meta["command"].startswith("python -m reslab.experiments cifar --depth 8")
+    # the resolved recipe is part of what a resumed run must match (not only the flags)
+    assert meta["arguments"]["recipe"] == {
+        "iterations": 9, "batch_size": 16, "train": 64, "val": 16, "test": 32, "widths": [2, 2, 2]
+    }  # fmt: skip
 
 
 @pytest.mark.skipif(data.find_fashion_mnist() is None, reason="Fashion-MNIST is not installed")
@@ -130,3 +135,11 @@ def test_cifar_offline_is_a_clear_error_outside_reduced_profiles(tmp_path, monke
         argv = [a for a in tiny_cifar(tmp_path) if a not in ("--data", "fashion")]
         with pytest.raises(data.DataNotFoundError, match="make prefetch"):
             experiments.main([*argv, *profile_args])
+
+
+def test_final_train_error_weights_each_epoch_by_the_iterations_it_covers():
+    curve = pd.DataFrame({"iteration": [10, 20, 22], "train_error": [50.0, 20.0, 80.0]})
+    # the last 12 iterations: 2 from the short last epoch (80 %), 10 from the one before (20 %)
+    assert experiments.final_train_error(curve, 12) == pytest.approx((2 * 80 + 10 * 20) / 12)
+    assert experiments.final_train_error(curve, 2) == pytest.approx(80)
+    assert experiments.final_train_error(curve, 1000) == pytest.approx((500 + 200 + 160) / 22)

@@ -42,3 +42,19 @@ def test_kernel_growth_draws_one_panel_per_run_and_one_line_per_iteration(figure
     first = fig.axes[0]
     assert [line.get_label() for line in first.get_lines()[:2]] == ["after 1", "after 5"]
     np.testing.assert_allclose(first.get_lines()[1].get_ydata(), [20, 2, 1])  # ratio to init
+
+
+def test_error_curves_draw_training_dashed_and_held_out_bold_per_panel(figures):
+    runs = {"a": {"accuracy": [0.5, 0.9, 0.98], "val_accuracy": [0.6, 0.85, 0.88]}}
+    fig = plots.error_curves(
+        {"plain": runs, "residual": {"b": {"accuracy": [0.7, 0.99]}}}, "err", held_out="validation"
+    )
+    assert (figures / "err.png").exists()
+    first, second = fig.axes
+    train, held = first.get_lines()
+    assert train.get_linestyle() == "--" and held.get_label() == "a (validation)"
+    np.testing.assert_allclose(train.get_ydata(), [50, 10, 2])  # error in %
+    assert [line.get_label() for line in second.get_lines()] == ["b (train)"]
+    assert first.get_yscale() == "linear"
+    log = plots.error_curves({"plain": runs}, "err_log", log_y=True)
+    assert log.axes[0].get_yscale() == "log"
