@@ -190,7 +190,7 @@ def error_curves(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if log_y:
             ax.set_yscale("log")
-            ax.yaxis.set_major_locator(FixedLocator([1, 2, 5, 10, 20, 50, 100]))
+            ax.yaxis.set_major_locator(FixedLocator([1, 2, 3, 5, 10, 20, 30, 50, 100]))
             ax.yaxis.set_major_formatter(ScalarFormatter())
             ax.yaxis.set_minor_formatter(NullFormatter())
         if runs:

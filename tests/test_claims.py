@@ -212,3 +212,129 @@ def test_02_longer_run_test_errors_as_the_notebook_reads_them(long02):
     assert test.idxmin() == "plain-20"
     gaps = errors["test error %"] - errors["train error %"]
     assert gaps.min() > 2 and gaps.max() < 10.5  # "2.5 to 10 points"
+
+
+# --- 07 · the paper's CIFAR-10 recipe --------------------------------------------------------
+
+NETS_07 = [f"plain{d}" for d in (20, 32, 56)] + [f"resnet{d}_A_v1" for d in (20, 32, 56)]
+
+
+@pytest.fixture(scope="module")
+def runs07() -> dict[str, tuple[pd.DataFrame, dict]]:
+    folder = RESULTS / "07_cifar"
+    return {
+        name: (
+            pd.read_csv(folder / f"{name}.csv"),
+            json.loads((folder / f"{name}.json").read_text()),
+        )
+        for name in NETS_07
+    }
+
+
+def test_07_results_keep_their_format_and_record_how_they_were_made(runs07):
+    """Other tools read these files; each JSON holds the command, hardware and versions."""
+    for name, (curve, record) in runs07.items():
+        assert list(curve.columns) == [
+            "model", "epoch", "iteration", "learning_rate", "loss", "train_error", "val_error",
+        ]  # fmt: skip
+        assert (curve.model == name).all()
+        assert record["command"].startswith("python -m reslab.experiments cifar --depth")
+        assert "CPU" in record["hardware"] and record["keras"] and record["backend_version"]
+        assert record["arguments"]["profile"] == "cpu" and "test_error" in record
+        recipe = record["arguments"]["recipe"]
+        assert recipe["batch_size"] == experiments.CIFAR_RECIPES["cpu"]["batch_size"]
+        assert curve.iteration.iloc[-1] == recipe["iterations"]  # finished, not cut off
+
+
+def test_07_no_net_diverges(runs07):
+    """ "Nothing diverges": every logged loss is finite and every net ends with a far lower
+    training error than after its first epoch."""
+    for curve, _ in runs07.values():
+        assert curve.loss.map(math.isfinite).all()
+        assert curve.train_error.iloc[-1] < curve.train_error.iloc[0] - 10
+
+
+def _train_errors(runs07) -> dict[str, float]:
+    """Final training error % of each net, over its last epoch's worth of iterations."""
+    out = {}
+    for name, (curve, record) in runs07.items():
+        recipe = record["arguments"]["recipe"]
+        window = -(-recipe["train"] // recipe["batch_size"])
+        out[name] = experiments.final_train_error(curve, window)
+    return out
+
+
+def test_07_the_plain_nets_degrade_with_depth(runs07):
+    """ "The plain nets degrade with depth: plain-20 < plain-32 < plain-56 ... and the test
+    errors follow"."""
+    train = _train_errors(runs07)
+    assert train["plain20"] < train["plain32"] < train["plain56"]
+    assert train["plain56"] > train["plain20"] + 10
+    test = {name: record["test_error"] for name, (_, record) in runs07.items()}
+    assert test["plain20"] < test["plain32"] < test["plain56"]
+
+
+def test_07_resnets_beat_their_twins_but_resnet56_does_not_beat_resnet20(runs07):
+    """ "Each ResNet beats its plain twin, and ResNet-32 beats ResNet-20, but ResNet-56 does
+    not"; "after the first epoch ResNet-56 is at 79 % training error where ResNet-20 and
+    ResNet-32 are at 47-48 %"."""
+    train = _train_errors(runs07)
+    for depth in (20, 32, 56):
+        assert train[f"resnet{depth}_A_v1"] < train[f"plain{depth}"]
+    assert train["resnet32_A_v1"] < train["resnet20_A_v1"]
+    assert train["resnet56_A_v1"] > train["resnet20_A_v1"] + 3
+    first = {name: curve.train_error.iloc[0] for name, (curve, _) in runs07.items()}
+    assert first["resnet56_A_v1"] > max(first["resnet20_A_v1"], first["resnet32_A_v1"]) + 20
+
+
+def test_07_every_net_reaches_a_plateau_and_plain56_loss_is_the_l2_term(runs07):
+    """ "the training error moves by less than 0.3 points between the last two full epochs";
+    plain-56's "logged loss" stays far above every other net's while its error falls."""
+    for curve, _ in runs07.values():
+        full = curve.train_error.iloc[:-1]  # the last "epoch" may be a few batches
+        assert abs(full.iloc[-1] - full.iloc[-2]) < 0.3
+    plain56 = runs07["plain56"][0]
+    others = max(curve.loss.max() for name, (curve, _) in runs07.items() if name != "plain56")
+    assert plain56.loss.min() > 5 * others
+
+
+def test_07_warmup_run_helps_resnet56_but_not_past_resnet20(runs07):
+    """ "One epoch at 0.01 lets ResNet-56 start at 59 % training error instead of 79 %, and it
+    ends about 4 points lower in training and validation error ... (about 2 in test error).
+    It still ends behind ResNet-20 on all three"."""
+    folder = RESULTS / "07_cifar_warmup"
+    warm = pd.read_csv(folder / "resnet56_A_v1.csv")
+    warm_record = json.loads((folder / "resnet56_A_v1.json").read_text())
+    assert warm_record["arguments"]["warmup"] == 71
+    assert warm.learning_rate.iloc[0] == pytest.approx(0.01)
+    cold, cold_record = runs07["resnet56_A_v1"]
+    r20, r20_record = runs07["resnet20_A_v1"]
+    window = 71
+    train = {
+        k: experiments.final_train_error(c, window)
+        for k, c in (("warm", warm), ("cold", cold), ("r20", r20))
+    }
+    assert warm.train_error.iloc[0] < 65 and cold.train_error.iloc[0] > 75
+    assert 3 < train["cold"] - train["warm"] < 5
+    assert 3 < cold.val_error.iloc[-1] - warm.val_error.iloc[-1] < 5
+    assert 1 < cold_record["test_error"] - warm_record["test_error"] < 3
+    assert train["warm"] > train["r20"]
+    assert warm.val_error.iloc[-1] > r20.val_error.iloc[-1]
+    assert warm_record["test_error"] > r20_record["test_error"]
+
+
+def test_07_first_iterations_inflate_plain56_kernels_not_resnet56s(runs07):
+    """ "At learning rate 0.1, plain-56's input-side kernels grow by a large factor within a
+    few iterations while the layers near the output barely move; ResNet-56's kernels ... grow
+    by at most a few times. At 0.01, plain-56's kernels still grow, but far less"; its logged
+    loss in the longer run, "near 25 throughout, is almost all the L2 term"."""
+    nb07 = _json("07_cifar_resnets")
+    probes, growth = nb07["probes"], nb07["probe_growth_by_layer"]
+    fast, slow, resnet = "plain-56, lr 0.1", "plain-56, lr 0.01", "ResNet-56, lr 0.1"
+    assert probes[fast]["largest kernel growth ×"] > 30
+    assert max(growth[fast][-10:]) < 1.2  # the layers next to the output
+    assert 3 < probes[slow]["largest kernel growth ×"] < probes[fast]["largest kernel growth ×"] / 3
+    assert probes[resnet]["largest kernel growth ×"] < 5
+    assert probes[fast]["L2 term after"] > 20 > 10 * probes[resnet]["L2 term after"]
+    plain56 = runs07["plain56"][0]
+    assert plain56.loss.min() > 20 and plain56.loss.max() < 30

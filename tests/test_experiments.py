@@ -124,6 +124,12 @@ def test_cifar_resumes_to_the_same_weights(tmp_path, capsys):
     a = pd.read_csv(tmp_path / "whole" / "resnet8_A_v1.csv")
     b = pd.read_csv(tmp_path / "cut" / "resnet8_A_v1.csv")
     pd.testing.assert_frame_equal(a, b, atol=1e-4)
+    # A finished run started again trains nothing more, even when its last epoch was short
+    # (9 iterations = 4 + 4 + 1).
+    capsys.readouterr()
+    experiments.main(tiny_cifar(tmp_path / "whole"))
+    assert "resuming after epoch 3" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "whole" / "resnet8_A_v1.csv"), a)
 
 
 def test_cifar_offline_is_a_clear_error_outside_reduced_profiles(tmp_path, monkeypatch):
@@ -143,3 +149,13 @@ def test_final_train_error_weights_each_epoch_by_the_iterations_it_covers():
     assert experiments.final_train_error(curve, 12) == pytest.approx((2 * 80 + 10 * 20) / 12)
     assert experiments.final_train_error(curve, 2) == pytest.approx(80)
     assert experiments.final_train_error(curve, 1000) == pytest.approx((500 + 200 + 160) / 22)
+
+
+@pytest.mark.skipif(data.find_fashion_mnist() is None, reason="Fashion-MNIST is not installed")
+def test_cifar_warmup_flag_starts_at_the_papers_warmup_rate(tmp_path, capsys):
+    experiments.main(tiny_cifar(tmp_path, "--warmup", "2"))
+    assert "warm-up at 0.01 for 2" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "resnet8_A_v1.csv")
+    assert table.learning_rate.iloc[0] == pytest.approx(0.1)  # iteration 4: warm-up over
+    meta = json.loads((tmp_path / "resnet8_A_v1.json").read_text())
+    assert meta["arguments"]["warmup"] == 2
