@@ -314,7 +314,7 @@ def test_07_warmup_run_helps_resnet56_but_not_past_resnet20(runs07):
         k: experiments.final_train_error(c, window)
         for k, c in (("warm", warm), ("cold", cold), ("r20", r20))
     }
-    assert warm.train_error.iloc[0] < 65 and cold.train_error.iloc[0] > 75
+    assert warm.train_error.iloc[0] < 65 and 75 < cold.train_error.iloc[0] < 80  # "milder"
     assert 3 < train["cold"] - train["warm"] < 5
     assert 3 < cold.val_error.iloc[-1] - warm.val_error.iloc[-1] < 5
     assert 1 < cold_record["test_error"] - warm_record["test_error"] < 3
