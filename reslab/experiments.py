@@ -163,9 +163,8 @@ def _backend_version() -> str:
     """The version of the library Keras runs on (TensorFlow, JAX or PyTorch)."""
     import importlib
 
-    backend = keras.backend.backend()
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend, backend)
-    return getattr(importlib.import_module(module), "__version__", "unknown")
+    backend = importlib.import_module(keras.backend.backend())  # the module has its name
+    return getattr(backend, "__version__", "unknown")
 
 
 def save(table: pd.DataFrame, args: argparse.Namespace, **results) -> None:

@@ -254,14 +254,15 @@ def test_07_no_net_diverges(runs07):
         assert curve.train_error.iloc[-1] < curve.train_error.iloc[0] - 10
 
 
+def _final(curve: pd.DataFrame, record: dict) -> float:
+    """A `cifar` run's training error % over its last epoch's worth of iterations."""
+    recipe = record["arguments"]["recipe"]
+    return experiments.final_train_error(curve, -(-recipe["train"] // recipe["batch_size"]))
+
+
 def _train_errors(runs07) -> dict[str, float]:
-    """Final training error % of each net, over its last epoch's worth of iterations."""
-    out = {}
-    for name, (curve, record) in runs07.items():
-        recipe = record["arguments"]["recipe"]
-        window = -(-recipe["train"] // recipe["batch_size"])
-        out[name] = experiments.final_train_error(curve, window)
-    return out
+    """Final training error % of each net."""
+    return {name: _final(curve, record) for name, (curve, record) in runs07.items()}
 
 
 def test_07_the_plain_nets_degrade_with_depth(runs07):
@@ -309,10 +310,10 @@ def test_07_warmup_run_helps_resnet56_but_not_past_resnet20(runs07):
     assert warm.learning_rate.iloc[0] == pytest.approx(0.01)
     cold, cold_record = runs07["resnet56_A_v1"]
     r20, r20_record = runs07["resnet20_A_v1"]
-    window = 71
     train = {
-        k: experiments.final_train_error(c, window)
-        for k, c in (("warm", warm), ("cold", cold), ("r20", r20))
+        "warm": _final(warm, warm_record),
+        "cold": _final(cold, cold_record),
+        "r20": _final(r20, r20_record),
     }
     assert warm.train_error.iloc[0] < 65 and 75 < cold.train_error.iloc[0] < 80  # "milder"
     assert 3 < train["cold"] - train["warm"] < 5
@@ -356,11 +357,8 @@ def test_07_another_seed_moves_resnet56_by_five_points_but_not_past_resnet20(run
     for _, record in seed1.values():
         assert record["arguments"]["seed"] == 1 and record["arguments"]["profile"] == "cpu"
 
-    def final(curve):
-        return experiments.final_train_error(curve, 71)
-
-    r20 = (final(runs07["resnet20_A_v1"][0]), final(seed1["resnet20_A_v1"][0]))
-    r56 = (final(runs07["resnet56_A_v1"][0]), final(seed1["resnet56_A_v1"][0]))
+    r20 = (_final(*runs07["resnet20_A_v1"]), _final(*seed1["resnet20_A_v1"]))
+    r56 = (_final(*runs07["resnet56_A_v1"]), _final(*seed1["resnet56_A_v1"]))
     assert abs(r20[1] - r20[0]) < 1.5
     assert 4 < r56[0] - r56[1] < 6
     assert 0 <= r56[1] - r20[1] < 0.5
