@@ -279,7 +279,7 @@ def check_image_folder(path: str | Path, view: Path, min_side: int = MIN_SIDE) -
 
 def image_folder(
     path: str | Path,
-    image_size: int = 224,
+    image_size: int | tuple[int, int] = 224,
     batch_size: int = 32,
     validation_split: float = 0.2,
     seed: int = 0,
@@ -290,6 +290,7 @@ def image_folder(
 ):
     """Training and validation `tf.data` pipelines over a folder of images, one sub-folder
     per class (the layout of `keras.utils.image_dataset_from_directory`, which loads it).
+    `image_size` is an int (square) or a `(height, width)` tuple, as in Keras.
 
     The folder is checked first (`check_image_folder`): unreadable, non-image and too-small
     files are skipped with a warning naming each one; grayscale, RGBA, CMYK and other files
@@ -301,6 +302,7 @@ def image_folder(
     """
     import tensorflow as tf
 
+    size = _size_pair(image_size)  # a clear error for a bad size, before any work
     root = Path(path).expanduser()
     work = Path(work_dir) if work_dir else Path(tempfile.gettempdir()) / "reslab-image-folders"
     view = work / hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
@@ -314,7 +316,7 @@ def image_folder(
     loaded = keras.utils.image_dataset_from_directory(
         view,
         class_names=report.class_names,
-        image_size=(image_size, image_size),
+        image_size=size,
         batch_size=None,  # batched below, after the cache, so every epoch is reshuffled
         validation_split=validation_split or None,
         subset="both" if validation_split else None,
@@ -352,26 +354,102 @@ def augmentation(seed: int = 0) -> keras.Sequential:
     )
 
 
+# Transfer learning offline (notebooks 08 and 09): the course pretrains its own source model
+# on five Fashion-MNIST classes and transfers it to the five it never saw.
+SOURCE_CLASSES = (0, 1, 2, 3, 4)  # T-shirt/top, Trouser, Pullover, Dress, Coat
+TARGET_CLASSES = (5, 6, 7, 8, 9)  # Sandal, Shirt, Sneaker, Bag, Ankle boot
+
+
+def fashion_classes(
+    classes: tuple[int, ...], split: str = "train", per_class: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Fashion-MNIST images (uint8, 28×28) of `classes` from `split` ("train" or "test"),
+    labels renumbered 0, 1, … in the order of `classes`; `per_class` picks a random,
+    class-balanced subset of that many images per class."""
+    if split not in ("train", "test"):
+        raise ValueError(f"`split` should be 'train' or 'test'. Received: split={split!r}")
+    train, test = load_fashion_mnist()
+    x, y = train if split == "train" else test
+    keep = np.isin(y, classes)
+    x, y = x[keep], np.argmax(y[keep, None] == np.asarray(classes), axis=1)
+    if per_class is not None:
+        x, y = subsample(x, y, per_class * len(classes), seed)
+    return x, y
+
+
+def rgb_pipeline(
+    x: np.ndarray,
+    y: np.ndarray,
+    image_size: int | tuple[int, int],
+    batch_size: int = 32,
+    training: bool = False,
+    seed: int = 0,
+):
+    """A `tf.data` pipeline of (RGB float32 images in 0–255 at `image_size`, labels) from
+    uint8 grayscale arrays (N, h, w): the input a folder of photos gives, so the same trunk
+    and preprocessing serve both. With `training`, shuffled every epoch and flipped at
+    random."""
+    import tensorflow as tf
+
+    height, width = _size_pair(image_size)
+    data = tf.data.Dataset.from_tensor_slices((x[..., None], y.astype("int32")))
+    if training:
+        data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+
+    def prepare(images, labels):
+        images = tf.image.resize(tf.cast(images, tf.float32), (height, width))
+        if training:
+            images = tf.image.random_flip_left_right(images)
+        return tf.image.grayscale_to_rgb(images), labels
+
+    return data.batch(batch_size).map(prepare, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _size_pair(image_size: int | tuple[int, int]) -> tuple[int, int]:
+    """`image_size` as Keras takes it (an int or a (height, width) pair) -> (height, width)."""
+    if isinstance(image_size, int | np.integer) and image_size > 0:
+        return int(image_size), int(image_size)
+    if (
+        isinstance(image_size, tuple | list)
+        and len(image_size) == 2
+        and all(isinstance(side, int | np.integer) and side > 0 for side in image_size)
+    ):
+        return int(image_size[0]), int(image_size[1])
+    raise ValueError(
+        "`image_size` should be a positive int or a (height, width) tuple of positive ints. "
+        f"Received: image_size={image_size!r}"
+    )
+
+
 def fashion_mnist_folder(
-    path: str | Path, per_class: int = 40, size: int = 64, seed: int = 0
+    path: str | Path,
+    per_class: int = 40,
+    size: int = 64,
+    seed: int = 0,
+    classes: tuple[int, ...] = tuple(range(10)),
+    split: str = "train",
 ) -> Path:
     """Write a small image folder from Fashion-MNIST (grayscale PNGs, upscaled to `size`),
-    one sub-folder per class, so the fine-tuning notebook runs offline. Returns the path;
-    a folder already holding the right number of images is reused."""
+    one sub-folder per class in `classes`, from `split`, so the fine-tuning notebook runs
+    offline. Returns the path; a folder already holding exactly these images is reused."""
     from PIL import Image
 
     root = Path(path).expanduser()
-    names = [c.replace("/", "_") for c in FASHION_CLASSES]
-    if root.is_dir() and all(len(list((root / n).glob("*.png"))) == per_class for n in names):
+    names = [FASHION_CLASSES[c].replace("/", "_") for c in classes]
+    stamp = root / ".made_with"
+    recipe = f"per_class={per_class} size={size} seed={seed} classes={classes} split={split}"
+    if stamp.is_file() and stamp.read_text() == recipe:
         return root
-    (x, y), _ = load_fashion_mnist()
-    x, y = subsample(x, y, per_class * len(names), seed)
+    if root.is_dir():
+        shutil.rmtree(root)  # other images from another call: start clean
+    x, y = fashion_classes(classes, split, per_class, seed)
     for label, name in enumerate(names):
         (root / name).mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(x[y == label]):
             Image.fromarray(image).resize((size, size), Image.BILINEAR).save(
                 root / name / f"{i:04d}.png"
             )
+    stamp.write_text(recipe)
     return root
 
 

@@ -122,18 +122,50 @@ def input_gradient_ratio(model: keras.Model, x: np.ndarray, upstream: np.ndarray
     return float(tf.norm(tape.gradient(loss, x)) / tf.norm(upstream))
 
 
+def class_scores(trunk: keras.Model, head: keras.Model) -> keras.Model:
+    """Image -> class scores *before* the softmax, through `trunk` and then `head` (whose last
+    layer is the softmax Dense), with every layer of the trunk reachable by name: the model
+    Grad-CAM needs (Selvaraju et al. 2017, §3, differentiate the score y^c before the
+    softmax; keras.io's Grad-CAM example removes the last activation for the same reason)."""
+    x = trunk.output
+    for layer in head.layers[:-1]:
+        x = layer(x)
+    last = head.layers[-1]
+    scores = keras.layers.Dense(last.units, name="class_scores")
+    outputs = scores(x)
+    scores.set_weights(last.get_weights())  # a copy of the trained layer, minus the softmax
+    return keras.Model(trunk.inputs, outputs, name=f"{trunk.name}_scores")
+
+
+def _ends_in_softmax(model: keras.Model) -> bool:
+    last = model.layers[-1]
+    while isinstance(last, keras.Model):
+        last = last.layers[-1]
+    return getattr(last, "activation", None) is keras.activations.softmax or isinstance(
+        last, keras.layers.Softmax
+    )
+
+
 def grad_cam(
     model: keras.Model, images: np.ndarray, layer: str = "conv5_block3_out", classes=None
 ) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017): where in the image the evidence for a class is.
 
-    `model` is a flat functional model (input -> ... -> class scores) that contains the
-    convolutional layer `layer`. Each channel of that layer's output is weighted by the
-    spatial mean of the gradient of the class score with respect to it; the weighted sum,
-    through a ReLU, is the map. `classes` gives one class per image (default: the model's
-    top class). Returns maps of shape (N, h, w) at the layer's resolution, each scaled to
-    [0, 1] (all zeros where no evidence is positive).
+    `model` is a flat functional model (input -> ... -> class scores *before* the softmax,
+    see `class_scores`) that contains the convolutional layer `layer`. Each channel of that
+    layer's output is weighted by the spatial mean of the gradient of the class score with
+    respect to it (Eq. 1); the weighted sum, through a ReLU, is the map (Eq. 2). `classes`
+    gives one class per image (default: the model's top class). Returns maps of shape
+    (N, h, w) at the layer's resolution (ResNet-50's conv5 is 1/32 of the input: 3×3 at
+    96 px, 7×7 at 224 px), each scaled to [0, 1] (all zeros where no evidence is positive).
     """
+    if _ends_in_softmax(model):
+        raise ValueError(
+            "Grad-CAM differentiates the class score before the softmax (Selvaraju et al. "
+            "2017, §3): after it, a class's gradient also depends on every other class. Pass "
+            "`reslab.grads.class_scores(trunk, head)`, or a model built with "
+            f"classifier_activation=None. Received: a model ending in softmax ({model.name})"
+        )
     probe = keras.Model(model.inputs, [model.get_layer(layer).output, model.output])
     images = tf.convert_to_tensor(images, dtype=tf.float32)
     with tf.GradientTape() as tape:
@@ -141,7 +173,7 @@ def grad_cam(
         picked = tf.argmax(scores, axis=-1) if classes is None else tf.constant(classes)
         score = tf.gather(scores, picked, axis=1, batch_dims=1)
     gradients = tape.gradient(score, activations)
-    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)  # one per channel
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)  # α_k^c, one per channel
     maps = tf.nn.relu(tf.reduce_sum(weights * activations, axis=-1)).numpy()
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)

@@ -138,11 +138,18 @@ def resnet(
     input_shape: tuple[int, int, int] | None = None,
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
+    width: float = 1.0,
 ) -> keras.Model:
     """ResNet-18/34/50/101/152 of He et al. 2015, Table 1 (v1; v1.5 strides in the 3×3), or
     the pre-activation v2 of He et al. 2016. Keyword arguments behave as in
     `keras.applications.ResNet50`; for 50/101/152 (v1, v2) layer names, order and parameter
-    counts equal Keras's, so weights transplant by name."""
+    counts equal Keras's, so weights transplant by name.
+
+    `width` scales every layer's filter count (the stem's 64 and each stage's 64/128/256/512,
+    so the bottleneck outputs 256…2048 too): the Wide-ResNet idea (Zagoruyko & Komodakis
+    2016) in reverse. The depth, layer names and map sizes stay those of Table 1; `width=0.25`
+    has about 1/16 of the weights and multiply-adds, small enough to pretrain on a laptop.
+    """
     if depth not in IMAGENET_STAGES:
         raise ValueError(
             f"`depth` should be one of {tuple(IMAGENET_STAGES)} (Table 1). Received: depth={depth}"
@@ -152,19 +159,22 @@ def resnet(
     blocks.check_version(version, versions)
     if pooling not in POOLINGS:
         raise ValueError(f"`pooling` should be one of {POOLINGS}. Received: pooling={pooling!r}")
+    if not 0 < width <= 4 or int(16 * width) < 1:
+        raise ValueError(f"`width` should be a multiplier in (0, 4]. Received: width={width!r}")
+    stem, filters_per_stage = _scaled(64, width), [_scaled(f, width) for f in IMAGENET_FILTERS]
     inputs = keras.Input(_imagenet_input_shape(input_shape, include_top))
     preact = version == "v2"
     block = blocks.basic_block if kind == "basic" else blocks.bottleneck_block
 
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)  # with a bias, as in Keras
+    x = layers.Conv2D(stem, 7, strides=2, name="conv1_conv")(x)  # with a bias, as in Keras
     if not preact:  # a v2 network's first unit starts with its own BN-ReLU
         x = blocks.batch_norm("conv1_bn")(x)
         x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
-    for stage, (filters, count) in enumerate(zip(IMAGENET_FILTERS, stages, strict=True), 2):
+    for stage, (filters, count) in enumerate(zip(filters_per_stage, stages, strict=True), 2):
         for b in range(1, count + 1):
             if kind == "bottleneck" and preact:  # Keras's V2: the last block of conv2-conv4
                 stride = 2 if stage < 5 and b == count else 1
@@ -183,7 +193,13 @@ def resnet(
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
     suffix = {"v1": "", "v1.5": "_v1_5", "v2": "v2"}[version]
+    if width != 1:
+        suffix += f"_w{width:g}"
     return keras.Model(inputs, x, name=f"resnet{depth}{suffix}")
+
+
+def _scaled(filters: int, width: float) -> int:
+    return max(1, round(filters * width))
 
 
 def block_stack(

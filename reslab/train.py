@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -95,7 +98,7 @@ class ResNetPreprocess(keras.layers.Layer):
 def classifier(
     base: keras.Model,
     classes: int,
-    image_size: int,
+    image_size: int | tuple[int, int],
     head: str = "modern",
     dropout: float = 0.2,
     preprocess: bool = True,
@@ -121,21 +124,31 @@ def classifier(
         keras.layers.Dense(classes, activation="softmax", dtype="float32", name="predictions"),
     ]
     top = keras.Sequential(layers, name="head")
-    inputs = keras.Input((image_size, image_size, 3), name="image")
+    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
+    inputs = keras.Input((height, width, 3), name="image")
     x = ResNetPreprocess(name="preprocess")(inputs) if preprocess else inputs
     x = base(x, training=False)
     return keras.Model(inputs, top(x), name=f"{base.name}_classifier"), top
 
 
-def set_trainable(base: keras.Model, prefixes: tuple[str, ...]) -> int:
+def set_trainable(base: keras.Model, prefixes: tuple[str, ...], batch_norm: str = "frozen") -> int:
     """Unfreeze the layers of `base` whose names start with one of `prefixes` (e.g.
-    `("conv5_",)` for ResNet-50's last stage), except batch-norm layers; freeze the rest.
-    Returns the number of trainable weights."""
+    `("conv5_",)` for ResNet-50's last stage) and freeze the rest. Batch-norm layers stay
+    frozen with `batch_norm="frozen"` (in Keras a frozen BN layer also runs in inference
+    mode: it normalises with its pretrained moving statistics). `batch_norm="train"` is the
+    pitfall notebook 08 measures: every BN layer trainable, so in training mode it
+    normalises with each batch's statistics and overwrites its moving averages. Returns
+    the number of trainable weights."""
+    if batch_norm not in ("frozen", "train"):
+        raise ValueError(
+            f"`batch_norm` should be 'frozen' or 'train'. Received: batch_norm={batch_norm!r}"
+        )
     base.trainable = True
     for layer in base.layers:
-        layer.trainable = layer.name.startswith(prefixes) and not isinstance(
-            layer, keras.layers.BatchNormalization
-        )
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = batch_norm == "train"
+        else:
+            layer.trainable = layer.name.startswith(prefixes)
     return len(base.trainable_weights)
 
 
@@ -168,12 +181,26 @@ def fine_tune(
     trains on with a learning rate 100x lower. Epochs are counted across both phases.
 
     Resumable: `keras.callbacks.BackupAndRestore` in `out_dir` lets a run interrupted mid-
-    phase continue from its last finished epoch when called again with the same arguments,
-    and a finished phase 1 is saved and not repeated. The best epoch by validation accuracy
-    is saved to `out_dir/best.keras`. Returns the history of both phases, joined.
+    phase continue from its last finished epoch, and a finished phase 1 is saved and not
+    repeated, but only when called again on the same run: the same model, settings,
+    number of training batches and validation data (`out_dir/run.json` records them).
+    Anything else clears `out_dir` and starts fresh; either way one line says which. The
+    best epoch by validation accuracy is saved to `out_dir/best.keras`. Returns the
+    history of both phases, joined.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "model": model.name,
+        "head_epochs": head_epochs,
+        "tune_epochs": tune_epochs,
+        "head_learning_rate": head_learning_rate,
+        "tune_learning_rate": tune_learning_rate,
+        "unfreeze": list(unfreeze),
+        "parameters": model.count_params(),
+        "train_batches": int(train.cardinality()) if hasattr(train, "cardinality") else None,
+        "validation_first_batch": _batch_digest(validation),
+    }
+    _fresh_or_resume(out, settings)
     head_done = out / "after_head.weights.h5"
     history: dict[str, list[float]] = {}
 
@@ -209,6 +236,34 @@ def fine_tune(
         _compile(model, tune_learning_rate, jit_compile)  # recompile: trainable changed
         run("tune", head_epochs + tune_epochs, head_epochs)
     return history
+
+
+def _batch_digest(data) -> str | None:
+    """A fingerprint of unshuffled data: its first batch (or the arrays themselves)."""
+    if data is None:
+        return None
+    digest = hashlib.md5(usedforsecurity=False)
+    first = next(iter(data)) if hasattr(data, "element_spec") else data
+    for part in first:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(part)).tobytes())
+    return digest.hexdigest()
+
+
+def _fresh_or_resume(out: Path, settings: dict) -> None:
+    """Resume the run in `out` only if it was started with exactly `settings`."""
+    record = out / "run.json"
+    before = json.loads(record.read_text()) if record.is_file() else None
+    if before == settings:
+        done = "phase 1 finished" if (out / "after_head.weights.h5").exists() else "started"
+        print(f"fine_tune: resuming the run in {out} ({done} earlier with the same settings)")
+        return
+    if out.exists() and any(out.iterdir()):
+        changed = sorted(k for k in settings if (before or {}).get(k) != settings[k])
+        why = f"other {', '.join(changed)}" if before else "no record of its settings"
+        print(f"fine_tune: {out} held another run ({why}); cleared, starting fresh")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(settings, indent=2))
 
 
 def trunk_features(

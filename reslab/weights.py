@@ -8,10 +8,14 @@ import os
 import shutil
 import tempfile
 import warnings
+from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
+import numpy as np
 
+from reslab import config, models
 from reslab.data import download_problem
 
 RESNET50_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"  # what Keras downloads
@@ -156,3 +160,77 @@ def transplant(source: keras.Model, target: keras.Model) -> int:
     for a, b in zip(ours, theirs, strict=True):
         b.set_weights(a.get_weights())
     return len(ours)
+
+
+# --- the trunk notebooks 08 and 09 fine-tune: ImageNet's, or the course's own -----------------
+
+COURSE_WIDTH, COURSE_IMAGE_SIZE = 0.25, 96  # what `python -m reslab.experiments pretrain` ran
+COURSE_SOURCE_DIR = config.ROOT / "figures" / "results" / "08_source"
+COURSE_WEIGHTS = COURSE_SOURCE_DIR / "resnet50_w0.25_fashion5_96px.weights.h5"
+
+
+class Trunk(NamedTuple):
+    """A pretrained ResNet-50 trunk (no top, global average pooling) and what it is."""
+
+    model: keras.Model
+    source: str  # "imagenet" or "course"
+    note: str  # one sentence to print next to every result
+
+
+def course_resnet50(image_size: int | tuple[int, int] = COURSE_IMAGE_SIZE) -> keras.Model:
+    """The course's source model: ResNet-50's topology and layer names at a quarter of the
+    width, pretrained on five Fashion-MNIST classes (`reslab.experiments.transfer`), without
+    its top. Its input is what `preprocess_input` makes of 0-255 RGB, like Keras's."""
+    if not COURSE_WEIGHTS.is_file():
+        raise WeightsNotFoundError(
+            f"The course's pretrained source model is missing: {COURSE_WEIGHTS}. It is part of "
+            "the repository; restore it with `git checkout -- figures/results/08_source`, or "
+            "retrain it (about 40 min on 2 CPU cores) with `python -m reslab.experiments "
+            "pretrain`."
+        )
+    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
+    trunk = models.resnet(
+        50, include_top=False, input_shape=(height, width, 3), pooling="avg", width=COURSE_WIDTH
+    )
+    trunk.load_weights(COURSE_WEIGHTS)
+    return trunk
+
+
+def pretrained_trunk(profile_name: str, image_size: int | tuple[int, int]) -> Trunk:
+    """The trunk to fine-tune: Keras's ImageNet ResNet-50 when its weights file is in
+    Keras's cache, or in the gpu profile (downloading it); otherwise the course's own
+    source model (`course_resnet50`), which needs no network. The note says which."""
+    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
+    shape = (height, width, 3)
+    if profile_name == "gpu" or (keras_models_dir() / RESNET50_NOTOP_FILE).is_file():
+        model, note = resnet50_imagenet(
+            profile_name, include_top=False, input_shape=shape, pooling="avg"
+        )
+        return Trunk(model, "imagenet", note)
+    note = (
+        f"the course's source model (ResNet-50 at width {COURSE_WIDTH:g}, pretrained on 5 "
+        "Fashion-MNIST classes), not ImageNet"
+    )
+    return Trunk(course_resnet50(image_size), "course", note)
+
+
+def imagenet_classes() -> list[tuple[str, str]]:
+    """ImageNet-1k's 1,000 (WordNet id, name) pairs in Keras's class order, shipped with
+    the course (taken once from timm's data files) so no download is needed."""
+    text = resources.files("reslab").joinpath("imagenet_classes.tsv").read_text()
+    return [tuple(line.split("\t")) for line in text.splitlines()]
+
+
+def decode_predictions(predictions, top: int = 5) -> list[list[tuple[str, str, float]]]:
+    """`keras.applications.resnet50.decode_predictions` offline: for each row of 1,000 class
+    probabilities, the `top` (WordNet id, name, probability) triples, best first."""
+    predictions = np.asarray(predictions)
+    if predictions.ndim != 2 or predictions.shape[1] != 1000:
+        raise ValueError(
+            "`decode_predictions` expects a batch of ImageNet predictions, shape (samples, "
+            f"1000). Received: shape={predictions.shape}"
+        )
+    classes = imagenet_classes()
+    return [
+        [(*classes[k], float(row[k])) for k in np.argsort(row)[::-1][:top]] for row in predictions
+    ]

@@ -73,6 +73,29 @@ def test_real_fashion_mnist_has_the_published_shape():
     assert np.bincount(y_test).tolist() == [1000] * 10
 
 
+@pytest.mark.skipif(data.find_fashion_mnist() is None, reason="Fashion-MNIST is not installed")
+def test_source_and_target_classes_split_fashion_mnist():
+    assert set(data.SOURCE_CLASSES).isdisjoint(data.TARGET_CLASSES)
+    (x_all, y_all), _ = data.load_fashion_mnist()
+    x, y = data.fashion_classes(data.TARGET_CLASSES, "train")
+    assert len(x) == 30_000 and np.bincount(y).tolist() == [6000] * 5  # relabelled 0-4
+    np.testing.assert_array_equal(x[y == 3][0], x_all[y_all == 8][0])  # 3rd target is Bag (8)
+    x, y = data.fashion_classes((9, 5), "test", per_class=4, seed=1)
+    assert x.shape == (8, 28, 28) and np.bincount(y).tolist() == [4, 4]
+    with pytest.raises(ValueError, match=r"'train' or 'test'\. Received: split='val'"):
+        data.fashion_classes((0,), "val")
+
+
+def test_rgb_pipeline_gives_rgb_0_255_images_at_the_size():
+    x = np.zeros((5, 28, 28), np.uint8)
+    x[:, :, :14] = 255
+    images, labels = next(iter(data.rgb_pipeline(x, np.arange(5), (56, 40), batch_size=8)))
+    images = np.asarray(images)
+    assert images.shape == (5, 56, 40, 3) and list(np.asarray(labels)) == [0, 1, 2, 3, 4]
+    assert images[:, :, :5].min() == 255 and images[:, :, -5:].max() == 0
+    assert (images[..., 0] == images[..., 2]).all()  # grey: three equal channels
+
+
 def test_subsample_is_balanced_and_reproducible():
     y = np.repeat(np.arange(10), 50)
     x = np.arange(500)

@@ -73,6 +73,17 @@ def test_set_trainable_unfreezes_the_named_stage_but_not_batch_norm():
     assert not base.get_layer("conv1_conv").trainable
 
 
+def test_batch_norm_train_mode_is_the_only_difference_from_frozen():
+    frozen, trained = tiny_base(), tiny_base()
+    train.set_trainable(frozen, ("conv5_",))
+    train.set_trainable(trained, ("conv5_",), batch_norm="train")
+    for a, b in zip(frozen.layers, trained.layers, strict=True):
+        is_bn = isinstance(a, keras.layers.BatchNormalization)
+        assert b.trainable == (a.trainable or is_bn)  # same convs unfrozen; every BN trains
+    with pytest.raises(ValueError, match=r"'frozen' or 'train'\. Received: batch_norm='on'"):
+        train.set_trainable(frozen, ("conv5_",), batch_norm="on")
+
+
 def test_two_phases_train_the_right_weights(tmp_path):
     model, base, _ = build()
     before = {w.path: keras.ops.convert_to_numpy(w).copy() for w in base.weights}
@@ -132,3 +143,24 @@ def test_saved_model_reloads_with_identical_predictions(tmp_path):
     model.save(tmp_path / "model.keras")
     reloaded = keras.models.load_model(tmp_path / "model.keras")
     np.testing.assert_array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_rerun_with_other_settings_or_data_starts_fresh_and_says_so(tmp_path, capsys):
+    data, val = batches(*images()), batches(*images(8, 1))
+    kwargs = dict(head_epochs=1, tune_epochs=0, verbose=0)
+    model, base, _ = build()
+    train.fine_tune(model, base, data, val, tmp_path, **kwargs)
+    assert "cleared" not in capsys.readouterr().out
+    model, base, _ = build()
+    train.fine_tune(model, base, data, val, tmp_path, **kwargs)  # the same run: resumed
+    assert "resuming the run" in capsys.readouterr().out
+    model, base, _ = build()
+    history = train.fine_tune(model, base, data, batches(*images(8, 2)), tmp_path, **kwargs)
+    said = capsys.readouterr().out
+    assert "held another run (other validation_first_batch); cleared" in said
+    assert len(history["loss"]) == 1  # phase 1 ran again instead of loading the old head
+    model, base, _ = build()
+    history = train.fine_tune(
+        model, base, data, val, tmp_path, **{**kwargs, "head_learning_rate": 0.1}
+    )
+    assert "other head_learning_rate" in capsys.readouterr().out and history["loss"]

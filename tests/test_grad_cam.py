@@ -44,3 +44,25 @@ def test_grad_cam_defaults_to_the_top_class_and_handles_no_evidence():
     assert cam[:, 3:].min() == pytest.approx(1.0) and cam[:, :3].max() == 0.0
     grey = np.full((1, 8, 8, 1), 0.5, "float32")  # neither bright nor dark: no evidence
     assert not grads.grad_cam(model, grey, layer="features").any()
+
+
+def test_class_scores_are_the_logits_under_the_softmax():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(3, 3, name="conv5_block3_out")(inputs)
+    trunk = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    head = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(4, activation="softmax")]
+    )
+    whole = keras.Model(inputs, head(trunk.output))
+    scores = grads.class_scores(trunk, head)
+    images = np.random.default_rng(0).normal(size=(5, 8, 8, 1)).astype("float32")
+    logits = scores.predict(images, verbose=0)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(keras.ops.softmax(logits)),
+        whole.predict(images, verbose=0),
+        rtol=1e-5,
+    )
+    assert grads.grad_cam(scores, images, layer="conv5_block3_out").shape == (5, 6, 6)
+    with pytest.raises(ValueError, match="before the softmax"):
+        grads.grad_cam(whole, images, layer="conv5_block3_out")

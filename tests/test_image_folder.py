@@ -87,7 +87,7 @@ def test_training_runs_on_the_good_files(messy, tmp_path):
         ]
     )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(train, validation_data=val, epochs=2, verbose=0)
+    history = model.fit(train, validation_data=val, epochs=2, shuffle=False, verbose=0)
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["val_loss"]).all()
 
 
@@ -102,13 +102,39 @@ def test_every_epoch_is_reshuffled(tmp_path):
 
 def test_fashion_mnist_folder_layout(tmp_path):
     root = data.fashion_mnist_folder(tmp_path / "fm", per_class=3, size=36)
-    folders = sorted(p.name for p in root.iterdir())
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir())
     assert folders == sorted(c.replace("/", "_") for c in data.FASHION_CLASSES)
     with Image.open(next((root / "Bag").glob("*.png"))) as image:
         assert image.size == (36, 36) and image.mode == "L"
     mtime = (root / "Bag" / "0000.png").stat().st_mtime
     assert data.fashion_mnist_folder(root, per_class=3, size=36) == root
     assert (root / "Bag" / "0000.png").stat().st_mtime == mtime  # reused, not rewritten
+
+
+def test_fashion_mnist_folder_of_some_classes_and_a_split(tmp_path):
+    root = data.fashion_mnist_folder(
+        tmp_path / "target", per_class=2, size=32, classes=data.TARGET_CLASSES, split="test"
+    )
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == [
+        "Ankle boot",
+        "Bag",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+    ]
+    again = data.fashion_mnist_folder(root, per_class=3, size=32, classes=data.TARGET_CLASSES)
+    assert len(list((again / "Bag").glob("*.png"))) == 3  # another recipe: rewritten
+
+
+def test_image_size_can_be_a_height_width_tuple(tmp_path):
+    root = data.fashion_mnist_folder(tmp_path / "fm", per_class=2, size=36)
+    train, _, _ = data.image_folder(
+        root, image_size=(40, 56), batch_size=4, validation_split=0, work_dir=tmp_path / "w"
+    )
+    assert next(iter(train))[0].shape[1:] == (40, 56, 3)
+    for bad in ((40,), (40, 0), 0, "64", (40.5, 56)):
+        with pytest.raises(ValueError, match="positive int or a \\(height, width\\) tuple"):
+            data.image_folder(root, image_size=bad, work_dir=tmp_path / "w")
 
 
 def test_missing_path_says_what_layout_is_expected(tmp_path):

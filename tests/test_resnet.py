@@ -43,6 +43,24 @@ def test_published_parameter_counts():
     assert models.resnet(50, "v1.5").count_params() == 25_636_712
 
 
+def test_width_scales_every_layer_and_keeps_the_names_and_maps():
+    full = models.resnet(50, include_top=False, input_shape=(96, 96, 3))
+    quarter = models.resnet(50, include_top=False, input_shape=(96, 96, 3), width=0.25)
+    assert [layer.name for layer in quarter.layers[1:]] == [layer.name for layer in full.layers[1:]]
+    for name, channels in [
+        ("conv1_conv", 16),
+        ("conv2_block1_1_conv", 16),
+        ("conv5_block3_out", 512),
+    ]:
+        assert quarter.get_layer(name).output.shape[-1] == channels
+    assert quarter.output.shape[1:] == (*full.output.shape[1:3], 512)  # 3x3 at 96 px
+    # convolutions dominate: a quarter of the width leaves about 1/16 of the weights
+    assert 14 < full.count_params() / quarter.count_params() < 17
+    assert models.resnet(50, width=1.0).count_params() == 25_636_712
+    with pytest.raises(ValueError, match=r"`width` should be a multiplier in \(0, 4\]"):
+        models.resnet(50, width=0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "shape"),
     [

@@ -420,6 +420,9 @@ def parser() -> argparse.ArgumentParser:
     cif.add_argument("--stop-after", type=int, help="stop after this many epochs; rerun to go on")
     cif.add_argument("--out", default="figures/results/07_cifar")
     cif.set_defaults(run=cifar)
+    from reslab.experiments import transfer  # its runners import this module's helpers
+
+    transfer.add_commands(commands)
     return main
 
 
@@ -444,7 +447,3 @@ def final_errors(table: pd.DataFrame) -> pd.DataFrame:
             "loss": last["loss"],
         }
     )
-
-
-if __name__ == "__main__":
-    main()
