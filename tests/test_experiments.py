@@ -159,3 +159,37 @@ def test_cifar_warmup_flag_starts_at_the_papers_warmup_rate(tmp_path, capsys):
     assert table.learning_rate.iloc[0] == pytest.approx(0.1)  # iteration 4: warm-up over
     meta = json.loads((tmp_path / "resnet8_A_v1.json").read_text())
     assert meta["arguments"]["warmup"] == 2
+
+
+# --- the course's source model and the transfer curve (notebook 08) -------------------------
+
+
+@pytest.mark.skipif(data.find_fashion_mnist() is None, reason="Fashion-MNIST is not installed")
+def test_pretrain_resumes_then_transfer_reads_its_weights(tmp_path, capsys, monkeypatch):
+    from reslab import weights
+
+    out = tmp_path / "source"
+    argv = ["pretrain", "--width", "0.0625", "--image-size", "32", "--epochs", "2",
+            "--train-samples", "40", "--batch-size", "20", "--out", str(out)]  # fmt: skip
+    experiments.main([*argv, "--stop-after", "1"])
+    assert "stopped after epoch 1 of 2; run again to go on" in capsys.readouterr().out
+    assert not list(out.glob("*.weights.h5"))  # weights only once the run is finished
+    experiments.main(argv)
+    assert "resuming after epoch 1" in capsys.readouterr().out
+    table = pd.read_csv(out / "pretrain.csv")
+    assert table.epoch.tolist() == [1, 2] and table.iteration.tolist() == [2, 4]
+    meta = json.loads((out / "pretrain.json").read_text())
+    assert meta["source_classes"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+    weights_file = out / meta["weights_file"]
+    assert weights_file.name == "resnet50_w0.0625_fashion5_32px.weights.h5"
+
+    monkeypatch.setattr(weights, "COURSE_WIDTH", 0.0625)
+    monkeypatch.setattr(weights, "COURSE_WEIGHTS", weights_file)
+    curve = tmp_path / "curve"
+    experiments.main(["transfer", "--per-class", "2", "--seeds", "0", "--test-per-class", "4",
+                      "--width", "0.0625", "--image-size", "32", "--steps", "2",
+                      "--tune-steps", "1", "--out", str(curve)])  # fmt: skip
+    rows = pd.read_csv(curve.with_suffix(".csv"))
+    assert rows.method.tolist() == list(experiments.transfer.METHODS)
+    assert rows.accuracy.between(0, 1).all() and (rows.per_class == 2).all()
+    assert json.loads(curve.with_suffix(".json").read_text())["test_images"] == 20
