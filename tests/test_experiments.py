@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from reslab import data, experiments
+from reslab.experiments import transfer
 
 
 def test_step_schedule_divides_by_ten_at_half_and_three_quarters():
@@ -190,6 +191,23 @@ def test_pretrain_resumes_then_transfer_reads_its_weights(tmp_path, capsys, monk
                       "--width", "0.0625", "--image-size", "32", "--steps", "2",
                       "--tune-steps", "1", "--out", str(curve)])  # fmt: skip
     rows = pd.read_csv(curve.with_suffix(".csv"))
-    assert rows.method.tolist() == list(experiments.transfer.METHODS)
+    assert rows.method.tolist() == list(transfer.METHODS)
     assert rows.accuracy.between(0, 1).all() and (rows.per_class == 2).all()
     assert json.loads(curve.with_suffix(".json").read_text())["test_images"] == 20
+
+
+def test_reset_restarts_the_optimizer_but_keeps_its_learning_rate():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    start = model.get_weights()
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=2, verbose=0)
+    transfer._reset(model, start)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert int(model.optimizer.iterations) == 0
+    for variable in model.optimizer.variables:
+        if variable.name not in ("learning_rate", "iteration"):
+            assert not np.asarray(variable).any()
+    for a, b in zip(start, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)  # and it still learns
+    assert not np.array_equal(start[0], model.get_weights()[0])

@@ -173,8 +173,9 @@ def _reset(model: keras.Model, weights: list) -> None:
     """Put `model` back to `weights` with a fresh optimizer state, keeping its compiled
     (traced) training step: one trace per method instead of one per run."""
     model.set_weights(weights)
-    for variable in model.optimizer.variables:
-        variable.assign(keras.ops.zeros_like(variable))
+    for variable in model.optimizer.variables:  # the step count and the moments, not the rate
+        if variable.name != "learning_rate":
+            variable.assign(keras.ops.zeros_like(variable))
 
 
 def _fit_steps(model: keras.Model, x, y, steps: int, batch_size: int, seed: int) -> None:
