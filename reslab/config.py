@@ -172,6 +172,9 @@ def setup_notebook(profile: str | None = None, seed: int = SEED) -> Profile:
     import tensorflow as tf
 
     seed_everything(seed)
+    # tf.function's "N out of the last N calls triggered retracing" advice: every new model's
+    # predict step is traced once, which is expected when a notebook builds several models.
+    tf.get_logger().setLevel("ERROR")
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     device = f"GPU x{len(gpus)}" if gpus else f"CPU ({os.cpu_count()} cores)"
     print(

@@ -287,6 +287,7 @@ def image_folder(
     cache: bool | str = True,
     min_side: int = MIN_SIDE,
     work_dir: str | Path | None = None,
+    shuffle: bool = True,
 ):
     """Training and validation `tf.data` pipelines over a folder of images, one sub-folder
     per class (the layout of `keras.utils.image_dataset_from_directory`, which loads it).
@@ -298,7 +299,8 @@ def image_folder(
     uint8 (a quarter of float32's memory), cached, reshuffled every epoch, optionally
     augmented with Keras preprocessing layers (after the cache, so each epoch differs), and
     prefetched. Returns `(train, validation, report)` (validation is None when
-    `validation_split` is 0); the report lists what was found.
+    `validation_split` is 0); the report lists what was found. `shuffle=False` keeps the
+    training part in file order too (a test set read twice must line up).
     """
     import tensorflow as tf
 
@@ -330,7 +332,7 @@ def image_folder(
         data = data.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), y), tf.data.AUTOTUNE)
         if cache:
             data = data.cache(cache if isinstance(cache, str) else "")
-        if training:
+        if training and shuffle:
             data = data.shuffle(8 * batch_size, seed=seed, reshuffle_each_iteration=True)
         data = data.batch(batch_size)
         if training and augmenter is not None:

@@ -162,7 +162,7 @@ def grad_cam(
     if _ends_in_softmax(model):
         raise ValueError(
             "Grad-CAM differentiates the class score before the softmax (Selvaraju et al. "
-            "2017, §3): after it, a class's gradient also depends on every other class. Pass "
+            "2017, §3). Pass "
             "`reslab.grads.class_scores(trunk, head)`, or a model built with "
             f"classifier_activation=None. Received: a model ending in softmax ({model.name})"
         )

@@ -201,3 +201,46 @@ def error_curves(
     fig.tight_layout()
     save(fig, name)
     return fig
+
+
+def transfer_curve(
+    table: pd.DataFrame,
+    name: str,
+    live: Mapping[str, float] | None = None,
+    live_per_class: int | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Test accuracy against labelled images per class, one line per method (the mean over
+    seeds, with each seed's result as a dot): the curve that says when transfer pays.
+    `live` adds this notebook's own run at `live_per_class` as open markers."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    methods = list(dict.fromkeys(table["method"]))
+    colours = dict(zip(methods, sns.color_palette("colorblind", len(methods)), strict=True))
+    for method in methods:
+        runs = table[table["method"] == method]
+        mean = runs.groupby("per_class")["accuracy"].mean()
+        ax.plot(mean.index, 100 * mean, "o-", color=colours[method], lw=2.2, label=method)
+        ax.scatter(runs["per_class"], 100 * runs["accuracy"], color=colours[method], s=12, alpha=0.5)
+    for method, accuracy in (live or {}).items():
+        ax.scatter(
+            [live_per_class],
+            [100 * accuracy],
+            s=90,
+            facecolors="none",
+            edgecolors=[colours.get(method, "black")],
+            linewidths=2,
+            label=f"{method} (this notebook's run)",
+        )
+    ax.set_xscale("log")
+    ticks = sorted(set(table["per_class"]) | ({live_per_class} if live else set()))
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("labelled training images per class (log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    save(fig, name)
+    return fig

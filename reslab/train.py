@@ -110,8 +110,11 @@ def classifier(
 
     `head="modern"`: dropout then a softmax layer (Keras transfer-learning guide).
     `head="classic"`: Dense(2048, relu) then softmax, as older write-ups do.
-    The base is called with `training=False`: its batch-norm layers stay in inference mode
-    even when unfrozen, so a small dataset cannot wreck their ImageNet statistics.
+    Batch norm runs in inference mode exactly where its layers are frozen (`trainable=False`,
+    as `fine_tune` and `set_trainable` leave them): that is what keeps a small dataset from
+    overwriting the pretrained statistics. Calling the base with `training=False`, as the
+    Keras guide does, does not do it in Keras 3: `fit` passes `training=True` down to nested
+    models and overrides it (keras-team/keras#20285; notebook 08 measures it).
     The softmax layer computes in float32 under mixed precision (numerically safe).
     """
     layers = [keras.Input((base.output_shape[-1],))]
@@ -127,7 +130,7 @@ def classifier(
     height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
     inputs = keras.Input((height, width, 3), name="image")
     x = ResNetPreprocess(name="preprocess")(inputs) if preprocess else inputs
-    x = base(x, training=False)
+    x = base(x)
     return keras.Model(inputs, top(x), name=f"{base.name}_classifier"), top
 
 
@@ -262,6 +265,8 @@ def _fresh_or_resume(out: Path, settings: dict) -> None:
         why = f"other {', '.join(changed)}" if before else "no record of its settings"
         print(f"fine_tune: {out} held another run ({why}); cleared, starting fresh")
         shutil.rmtree(out)
+    else:
+        print(f"fine_tune: a new run in {out}")
     out.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(settings, indent=2))
 

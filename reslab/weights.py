@@ -234,3 +234,16 @@ def decode_predictions(predictions, top: int = 5) -> list[list[tuple[str, str, f
     return [
         [(*classes[k], float(row[k])) for k in np.argsort(row)[::-1][:top]] for row in predictions
     ]
+
+
+def untrained_like(source: str, image_size: int | tuple[int, int]) -> keras.Model:
+    """The architecture of a `Trunk` of `source` ("imagenet" or "course") with fresh random
+    weights: the from-scratch baseline (ResNet-50, or the course's quarter-width one)."""
+    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
+    return models.resnet(
+        50,
+        include_top=False,
+        input_shape=(height, width, 3),
+        pooling="avg",
+        width=COURSE_WIDTH if source == "course" else 1.0,
+    )

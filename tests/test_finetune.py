@@ -164,3 +164,21 @@ def test_a_rerun_with_other_settings_or_data_starts_fresh_and_says_so(tmp_path, 
         model, base, data, val, tmp_path, **{**kwargs, "head_learning_rate": 0.1}
     )
     assert "other head_learning_rate" in capsys.readouterr().out and history["loss"]
+
+
+def test_keras_fit_overrides_training_false_but_not_a_frozen_batch_norm():
+    """Pins the Keras behaviour notebook 08 teaches (keras-team/keras#20285): `fit` runs a
+    nested model in training mode even when it was called with `training=False`; only a
+    frozen BN layer keeps its moving statistics. If Keras changes this, update 08."""
+    data = np.random.default_rng(0).normal(5.0, 1.0, (32, 4)).astype("float32")
+    for frozen in (False, True):
+        inputs = keras.Input((4,))
+        bn = keras.layers.BatchNormalization()
+        inner = keras.Model(inputs, bn(inputs))
+        bn.trainable = not frozen
+        outer_in = keras.Input((4,))
+        outer = keras.Model(outer_in, keras.layers.Dense(1)(inner(outer_in, training=False)))
+        outer.compile(optimizer="sgd", loss="mse")
+        outer.fit(data, np.zeros((32, 1)), batch_size=32, verbose=0)
+        moved = np.abs(keras.ops.convert_to_numpy(bn.moving_mean)).max() > 0.01
+        assert moved != frozen
