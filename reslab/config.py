@@ -163,8 +163,16 @@ def seed_everything(seed: int = SEED) -> None:
     keras.utils.set_random_seed(seed)  # seeds Python's `random`, NumPy and TensorFlow
 
 
-def setup_notebook(profile: str | None = None, seed: int = SEED) -> Profile:
-    """Seed, quiet TensorFlow, pick the profile, set the plot theme; print one banner."""
+def setup_notebook(
+    profile: str | None = None, seed: int = SEED, eager_in_quick: bool = False
+) -> Profile:
+    """Seed, quiet TensorFlow, pick the profile, set the plot theme; print one banner.
+
+    `eager_in_quick`: in the quick profile, run Keras's train and predict steps eagerly
+    instead of tracing them into graphs. The quick profile only proves that every cell runs,
+    on a handful of images, and tracing a ResNet-50 (about 10 s per model on 2 CPU cores)
+    would take most of its minute in notebooks that build several (08, 09).
+    """
     gpus = gpu_names()
     prof = get_profile(profile)
     import keras
@@ -172,6 +180,8 @@ def setup_notebook(profile: str | None = None, seed: int = SEED) -> Profile:
     import tensorflow as tf
 
     seed_everything(seed)
+    if eager_in_quick and prof.name == "quick":
+        tf.config.run_functions_eagerly(True)
     # tf.function's "N out of the last N calls triggered retracing" advice: every new model's
     # predict step is traced once, which is expected when a notebook builds several models.
     tf.get_logger().setLevel("ERROR")
@@ -181,4 +191,6 @@ def setup_notebook(profile: str | None = None, seed: int = SEED) -> Profile:
         f"ResLab | TensorFlow {tf.__version__} | Keras {keras.__version__} | "
         f"device: {device} | profile: {prof.name}"
     )
+    if eager_in_quick and prof.name == "quick":
+        print("quick profile: Keras steps run eagerly (no graph tracing), to stay within a minute")
     return prof

@@ -185,8 +185,10 @@ def fine_tune(
 
     Resumable: `keras.callbacks.BackupAndRestore` in `out_dir` lets a run interrupted mid-
     phase continue from its last finished epoch, and a finished phase 1 is saved and not
-    repeated, but only when called again on the same run: the same model, settings,
-    number of training batches and validation data (`out_dir/run.json` records them).
+    repeated, but only when called again on the same run: the same model with the same
+    starting weights, settings, number of training batches and validation data
+    (`out_dir/run.json` records them; a model whose weights changed since, say trained
+    further in the same session, starts a new run).
     Anything else clears `out_dir` and starts fresh; either way one line says which. The
     best epoch by validation accuracy is saved to `out_dir/best.keras`. Returns the
     history of both phases, joined.
@@ -199,7 +201,7 @@ def fine_tune(
         "head_learning_rate": head_learning_rate,
         "tune_learning_rate": tune_learning_rate,
         "unfreeze": list(unfreeze),
-        "parameters": model.count_params(),
+        "starting_weights": _weights_digest(model),
         "train_batches": int(train.cardinality()) if hasattr(train, "cardinality") else None,
         "validation_first_batch": _batch_digest(validation),
     }
@@ -241,6 +243,13 @@ def fine_tune(
     return history
 
 
+def _weights_digest(model: keras.Model) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
+    return digest.hexdigest()
+
+
 def _batch_digest(data) -> str | None:
     """A fingerprint of unshuffled data: its first batch (or the arrays themselves)."""
     if data is None:
@@ -275,18 +284,21 @@ def trunk_features(
     base: keras.Model, data, preprocess: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the frozen trunk once over `data` (a `tf.data` pipeline of (images, labels)
-    batches); return the 2048-d vectors and the labels. Training a head on these for many
+    batches); return the feature vectors and the labels. Training a head on these for many
     epochs costs one pass of the trunk instead of one per epoch (only without augmentation:
-    the images must not change between epochs)."""
+    the images must not change between epochs). One pass over `data` gives both, so a
+    pipeline that reshuffles every epoch keeps each vector with its label."""
     layers = [
         keras.Input(base.input_shape[1:]),
         *([ResNetPreprocess()] if preprocess else []),
         base,
     ]
     extractor = keras.Sequential(layers, name="trunk_features")
-    features = extractor.predict(data.map(lambda x, y: x), verbose=0)
-    labels = np.concatenate([keras.ops.convert_to_numpy(y) for _, y in data])
-    return features, labels
+    features, labels = [], []
+    for images, batch_labels in data:
+        features.append(extractor.predict_on_batch(images))
+        labels.append(keras.ops.convert_to_numpy(batch_labels))
+    return np.concatenate(features), np.concatenate(labels)
 
 
 def add_weight_decay(model: keras.Model, decay: float = 1e-4) -> int:

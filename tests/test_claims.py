@@ -1,4 +1,4 @@
-"""Every measured claim in the prose of notebooks 01, 02 and 07, checked against the committed
+"""Every measured claim in the prose of notebooks 01, 02, 07, 08 and 09, checked against the committed
 results it rests on (`figures/results/`, written by a real `cpu` run of the notebook or by
 `python -m reslab.experiments`). A re-run that changes an outcome fails here, so the text
 cannot silently go wrong. Each test quotes the sentence it pins."""
@@ -366,3 +366,119 @@ def test_07_another_seed_moves_resnet56_by_five_points_but_not_past_resnet20(run
     assert c56.val_error.iloc[-1] > c20.val_error.iloc[-1]
     assert rec56["test_error"] > rec20["test_error"]
     assert c56.train_error.iloc[0] > 75 and runs07["resnet56_A_v1"][0].train_error.iloc[0] > 75
+
+
+# --- 08 · fine-tuning, and the course's source model ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nb08() -> dict:
+    return _json("08_fine_tuning")
+
+
+@pytest.fixture(scope="module")
+def curve08() -> pd.DataFrame:
+    table = pd.read_csv(RESULTS / "08_transfer.csv")
+    return table.pivot_table(index="per_class", columns="method", values="accuracy")
+
+
+def test_08_the_source_model_is_what_the_page_says():
+    """ "ResNet-50's topology and layer names at a quarter of the width, pretrained by the
+    course on five Fashion-MNIST classes (T-shirt/top, trouser, pullover, dress, coat)"."""
+    record = json.loads((RESULTS / "08_source" / "pretrain.json").read_text())
+    assert record["arguments"]["width"] == 0.25 and record["arguments"]["image_size"] == 96
+    assert record["source_classes"] == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
+    assert record["val_error"] < 8  # a source model worth transferring
+    assert (RESULTS / "08_source" / record["weights_file"]).is_file()
+
+
+def test_08_the_notebook_ran_on_the_course_source_with_1000_test_images(nb08):
+    """ "The numbers on this page come from the course's source model" … "on 1,000 test
+    images", "40 labelled images per class"."""
+    assert nb08["trunk"] == "course" and nb08["held_out_images"] == 1000
+    assert nb08["per_class"] == 40
+
+
+def test_08_forgetting_preprocess_input_costs_seven_points(nb08):
+    """ "Without `preprocess_input` the same head reaches 77.5 % instead of 84.9 %"."""
+    pre = nb08["preprocessing"]
+    assert pre["with preprocess_input"] == pytest.approx(0.849, abs=5e-4)
+    assert pre["without (raw 0-255 RGB)"] == pytest.approx(0.775, abs=5e-4)
+
+
+def test_08_live_run_orders_scratch_frozen_fine_tuned(nb08):
+    """ "83 % from scratch, 85 % with a frozen trunk and a new head, 89 % with two-phase
+    fine-tuning"."""
+    live = nb08["methods"]
+    assert round(100 * live["from scratch"]) == 83
+    assert round(100 * live["frozen trunk + new head"]) == 85
+    assert round(100 * live["two-phase fine-tuning"]) == 89
+
+
+def test_08_transfer_curve_covers_three_seeds_and_five_sizes():
+    """ "for 5 to 100 labelled images per class, three seeds each … on 1,000 test images"."""
+    table = pd.read_csv(RESULTS / "08_transfer.csv")
+    record = json.loads((RESULTS / "08_transfer.json").read_text())
+    assert sorted(table.per_class.unique()) == [5, 10, 20, 50, 100]
+    assert table.groupby(["per_class", "method"]).seed.nunique().eq(3).all()
+    assert record["test_images"] == 1000
+
+
+def test_08_transfer_beats_scratch_most_where_labels_are_fewest(curve08):
+    """ "both ways of using the pretrained trunk beat training from scratch … at every size up
+    to 50 … at 5 per class, 74 % … and 77 % … against 45 %"; "At 100 per class, training from
+    scratch (87 %) has caught up with the frozen features (86 %) … two-phase fine-tuning stays
+    ahead at every size (92 % at 100)"; "its gain … shrinks from 32 points to 5"."""
+    scratch = curve08["from scratch"]
+    frozen = curve08["frozen trunk + new head"]
+    tuned = curve08["two-phase fine-tuning"]
+    assert (frozen.loc[:50] > scratch.loc[:50]).all()
+    assert (tuned > scratch).all() and (tuned > frozen).all()
+    assert [round(100 * v) for v in (frozen[5], tuned[5], scratch[5])] == [74, 77, 45]
+    assert scratch[100] > frozen[100]
+    assert [round(100 * v) for v in (scratch[100], frozen[100], tuned[100])] == [87, 86, 92]
+    assert round(100 * (tuned[5] - scratch[5])) == 32
+    assert round(100 * (tuned[100] - scratch[100])) == 5
+
+
+def test_08_seeds_spread_by_up_to_ten_points():
+    """ "The seeds … spread by up to 10 points at 10 and 20 images per class"."""
+    table = pd.read_csv(RESULTS / "08_transfer.csv")
+    spread = table.groupby(["per_class", "method"]).accuracy.agg(lambda a: a.max() - a.min())
+    assert 0.08 < spread.loc[[10, 20]].max() <= 0.10
+    assert spread.max() == spread.loc[[10, 20]].max()
+
+
+def test_08_batch_norm_in_training_mode_costs_points_and_moves_statistics(nb08):
+    """ "the moving mean of `conv5_block3_3_bn` moved by 39 % … test accuracy fell from 89.4 %
+    to 86.9 %: 2.5 points"."""
+    modes = nb08["batch_norm"]
+    frozen = modes["BN frozen, inference mode (phase 2)"]
+    training = modes["BN in training mode (the pitfall)"]
+    assert frozen == nb08["methods"]["two-phase fine-tuning"]
+    assert (round(100 * frozen, 1), round(100 * training, 1)) == (89.4, 86.9)
+    assert round(100 * nb08["bn_moving_mean_drift"]) == 39
+
+
+# --- 09 · inside ResNet ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nb09() -> dict:
+    return _json("09_inside_resnet")
+
+
+def test_09_grad_cam_answers(nb09):
+    """ "The fine-tuned network names all six correctly" … "The untrained network calls five of
+    the six 'Shirt'"."""
+    answers = nb09["grad_cam_answers"]
+    assert "fine-tuned in notebook 08" in nb09["weights"]
+    assert answers["fine-tuned"] == answers["true"] and len(answers["true"]) == 6
+    assert answers["untrained"].count("Shirt") == 5
+
+
+def test_09_training_adds_little_to_nearest_neighbours(nb09):
+    """ "the fine-tuned embedding's nearest neighbour shares the class for 91 % of the 1,000
+    test images, the untrained one's for 89 %"."""
+    hits = nb09["nearest_neighbour"]
+    assert round(100 * hits["fine-tuned"]) == 91 and round(100 * hits["untrained"]) == 89

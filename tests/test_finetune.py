@@ -137,6 +137,16 @@ def test_cached_trunk_features_feed_the_shared_head():
     )
 
 
+def test_trunk_features_keep_each_vector_with_its_label_when_data_reshuffles():
+    _, base, _ = build()
+    x, y = images(24)
+    shuffled = tf.data.Dataset.from_tensor_slices((x, np.arange(24))).shuffle(24).batch(5)
+    features, labels = train.trunk_features(base, shuffled)
+    expected = train.trunk_features(base, batches(x, np.arange(24)))[0]
+    np.testing.assert_allclose(features, expected[labels], atol=1e-5)
+    assert sorted(labels) == list(range(24))
+
+
 def test_saved_model_reloads_with_identical_predictions(tmp_path):
     model, _, _ = build("classic")
     x, _ = images(6)
@@ -182,3 +192,16 @@ def test_keras_fit_overrides_training_false_but_not_a_frozen_batch_norm():
         outer.fit(data, np.zeros((32, 1)), batch_size=32, verbose=0)
         moved = np.abs(keras.ops.convert_to_numpy(bn.moving_mean)).max() > 0.01
         assert moved != frozen
+
+
+def test_a_model_with_other_starting_weights_never_loads_an_old_head(tmp_path, capsys):
+    data, val = batches(*images()), batches(*images(8, 1))
+    model, base, _ = build()
+    train.fine_tune(model, base, data, val, tmp_path, head_epochs=0, tune_epochs=0, verbose=0)
+    model, base, top = build()
+    top.set_weights([w + 1.0 for w in top.get_weights()])  # a head trained elsewhere, say
+    mine = [w.copy() for w in top.get_weights()]
+    train.fine_tune(model, base, data, val, tmp_path, head_epochs=0, tune_epochs=0, verbose=0)
+    assert "held another run (other starting_weights); cleared" in capsys.readouterr().out
+    for a, b in zip(mine, top.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # kept, not replaced by the old run's head
