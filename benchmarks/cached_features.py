@@ -4,7 +4,7 @@ the head on the cached features (reslab.train.trunk_features). Same head, same s
 weights, same data, no augmentation (with augmentation the images change every epoch, and
 caching is not possible).
 
-    .venv/bin/python benchmarks/cached_features.py [--per-class 40] [--image-size 96] \
+    .venv/bin/python benchmarks/cached_features.py [--per-class 200] [--image-size 96] \
         [--epochs 20] [--repeats 3]
 
 The trunk is the one notebook 08 fine-tunes (`weights.pretrained_trunk`): Keras's ImageNet
@@ -32,7 +32,7 @@ from reslab import data, train, weights
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-class", type=int, default=40)
+    parser.add_argument("--per-class", type=int, default=200)
     parser.add_argument("--image-size", type=int, default=96)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=20)

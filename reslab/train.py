@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import weakref
 from pathlib import Path
 
 import keras
@@ -280,6 +281,23 @@ def _fresh_or_resume(out: Path, settings: dict) -> None:
     record.write_text(json.dumps(settings, indent=2))
 
 
+_EXTRACTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _extractor(base: keras.Model, preprocess: bool) -> keras.Model:
+    """(Preprocessing +) `base` as one model, built once per trunk, so that its traced
+    predict step is reused by later calls instead of being traced again."""
+    built = _EXTRACTORS.setdefault(base, {})
+    if preprocess not in built:
+        layers = [
+            keras.Input(base.input_shape[1:]),
+            *([ResNetPreprocess()] if preprocess else []),
+            base,
+        ]
+        built[preprocess] = keras.Sequential(layers, name="trunk_features")
+    return built[preprocess]
+
+
 def trunk_features(
     base: keras.Model, data, preprocess: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -288,12 +306,7 @@ def trunk_features(
     epochs costs one pass of the trunk instead of one per epoch (only without augmentation:
     the images must not change between epochs). One pass over `data` gives both, so a
     pipeline that reshuffles every epoch keeps each vector with its label."""
-    layers = [
-        keras.Input(base.input_shape[1:]),
-        *([ResNetPreprocess()] if preprocess else []),
-        base,
-    ]
-    extractor = keras.Sequential(layers, name="trunk_features")
+    extractor = _extractor(base, preprocess)
     features, labels = [], []
     for images, batch_labels in data:
         features.append(extractor.predict_on_batch(images))

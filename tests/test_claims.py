@@ -482,3 +482,31 @@ def test_09_training_adds_little_to_nearest_neighbours(nb09):
     test images, the untrained one's for 89 %"."""
     hits = nb09["nearest_neighbour"]
     assert round(100 * hits["fine-tuned"]) == 91 and round(100 * hits["untrained"]) == 89
+
+
+def test_08_cached_features_speed_ups_as_the_benchmark_measured():
+    """ "6.5 times faster with 800 training images, 4.1 times with 160", and the two ways
+    reach comparable accuracy (the same head on the same numbers)."""
+    text = (config.ROOT / "benchmarks" / "results" / "cached_features.txt").read_text()
+    runs = text.split("$ .venv/bin/python benchmarks/cached_features.py")[1:]
+    measured = {}
+    for run in runs:
+        images = int(run.split(" training images")[0].split()[-1])
+        measured[images] = float(run.split("speed-up: ")[1].split("x")[0])
+        accuracies = [
+            float(line.split()[-1]) for line in run.splitlines() if "val accuracy" in line
+        ]
+        assert max(accuracies) - min(accuracies) < 0.05
+    assert measured == {800: 6.5, 160: 4.1}
+
+
+def test_08_full_width_resnet50_costs_about_15_times_the_course_model():
+    """ "about 15 times the multiply-adds per image (… 0.71 G against 0.048 G at 96 px)"."""
+    from reslab import flops, models
+
+    full = flops.multiply_adds(models.resnet(50, include_top=False, input_shape=(96, 96, 3)))
+    quarter = flops.multiply_adds(
+        models.resnet(50, include_top=False, input_shape=(96, 96, 3), width=0.25)
+    )
+    assert (round(full / 1e9, 2), round(quarter / 1e9, 3)) == (0.71, 0.048)
+    assert round(full / quarter) == 15
