@@ -220,7 +220,8 @@ def transfer_curve(
         runs = table[table["method"] == method]
         mean = runs.groupby("per_class")["accuracy"].mean()
         ax.plot(mean.index, 100 * mean, "o-", color=colours[method], lw=2.2, label=method)
-        ax.scatter(runs["per_class"], 100 * runs["accuracy"], color=colours[method], s=12, alpha=0.5)
+        seeds = 100 * runs["accuracy"]
+        ax.scatter(runs["per_class"], seeds, color=colours[method], s=12, alpha=0.5)
     for method, accuracy in (live or {}).items():
         ax.scatter(
             [live_per_class],

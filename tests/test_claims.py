@@ -1,5 +1,5 @@
-"""Every measured claim in the prose of notebooks 01, 02, 07, 08 and 09, checked against the committed
-results it rests on (`figures/results/`, written by a real `cpu` run of the notebook or by
+"""Every measured claim in the prose of notebooks 01, 02, 07, 08 and 09, checked against the
+committed results it rests on (`figures/results/`, written by a real `cpu` run of the notebook or by
 `python -m reslab.experiments`). A re-run that changes an outcome fails here, so the text
 cannot silently go wrong. Each test quotes the sentence it pins."""
 

@@ -139,7 +139,7 @@ def test_cached_trunk_features_feed_the_shared_head():
 
 def test_trunk_features_keep_each_vector_with_its_label_when_data_reshuffles():
     _, base, _ = build()
-    x, y = images(24)
+    x, _ = images(24)
     shuffled = tf.data.Dataset.from_tensor_slices((x, np.arange(24))).shuffle(24).batch(5)
     features, labels = train.trunk_features(base, shuffled)
     expected = train.trunk_features(base, batches(x, np.arange(24)))[0]
