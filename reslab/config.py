@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,6 +183,8 @@ def setup_notebook(
     seed_everything(seed)
     if eager_in_quick and prof.name == "quick":
         tf.config.run_functions_eagerly(True)
+        # tf.data's pipelines stay traced, as wanted; TensorFlow warns about it each time.
+        warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run")
     # tf.function's "N out of the last N calls triggered retracing" advice: every new model's
     # predict step is traced once, which is expected when a notebook builds several models.
     tf.get_logger().setLevel("ERROR")

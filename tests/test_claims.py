@@ -510,3 +510,15 @@ def test_08_full_width_resnet50_costs_about_15_times_the_course_model():
     )
     assert (round(full / 1e9, 2), round(quarter / 1e9, 3)) == (0.71, 0.048)
     assert round(full / quarter) == 15
+
+
+def test_08_most_mistakes_are_between_kinds_of_footwear(nb08):
+    """ "Most mistakes are among the three kinds of footwear … all eight of the most confident
+    mistakes are footwear"."""
+    footwear = {"Sandal", "Sneaker", "Ankle boot"}
+    matrix = pd.DataFrame(nb08["confusion"])  # columns: predicted, index: true
+    wrong = {(t, p): n for p in matrix for t, n in matrix[p].items() if t != p}
+    among_footwear = sum(n for (t, p), n in wrong.items() if {t, p} <= footwear)
+    assert among_footwear > sum(wrong.values()) / 2
+    assert len(nb08["worst_mistakes"]) == 8
+    assert all(set(pair) <= footwear for pair in nb08["worst_mistakes"])
