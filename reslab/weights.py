@@ -136,6 +136,27 @@ def _shapes(layer: keras.layers.Layer) -> list[tuple[int, ...]]:
     return [tuple(w.shape) for w in layer.weights]
 
 
+def randomize_statistics(model: keras.Model, seed: int = 0) -> int:
+    """Draw every batch-norm statistic, γ, β and bias of `model` at random (variances and γ
+    in [0.5, 1.5], means, β and biases around 0 with spread 0.1). Freshly built, they are
+    constants (0s and 1s) that every layer shares, so a check that two models compute the
+    same thing would not notice them swapped or lost; kernels are random already. Returns
+    the number of weights drawn."""
+    rng = np.random.default_rng(seed)
+    drawn = 0
+    for weight in model.weights:
+        name = weight.path.split("/")[-1]
+        if name in ("gamma", "moving_variance"):
+            value = rng.uniform(0.5, 1.5, tuple(weight.shape))
+        elif name in ("beta", "moving_mean", "bias"):
+            value = rng.normal(0.0, 0.1, tuple(weight.shape))
+        else:
+            continue
+        weight.assign(value.astype(weight.dtype))
+        drawn += 1
+    return drawn
+
+
 def transplant(source: keras.Model, target: keras.Model) -> int:
     """Copy every weighted layer of `source` into the layer of `target` with the same name
     (both models must have the same weighted layers, in the same order, of the same shapes).
