@@ -304,7 +304,7 @@ def image_folder(
     """
     import tensorflow as tf
 
-    size = _size_pair(image_size)  # a clear error for a bad size, before any work
+    size = size_pair(image_size)  # a clear error for a bad size, before any work
     root = Path(path).expanduser()
     work = Path(work_dir) if work_dir else Path(tempfile.gettempdir()) / "reslab-image-folders"
     view = work / hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
@@ -393,7 +393,7 @@ def rgb_pipeline(
     random."""
     import tensorflow as tf
 
-    height, width = _size_pair(image_size)
+    height, width = size_pair(image_size)
     data = tf.data.Dataset.from_tensor_slices((x[..., None], y.astype("int32")))
     if training:
         data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
@@ -407,7 +407,7 @@ def rgb_pipeline(
     return data.batch(batch_size).map(prepare, tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _size_pair(image_size: int | tuple[int, int]) -> tuple[int, int]:
+def size_pair(image_size: int | tuple[int, int]) -> tuple[int, int]:
     """`image_size` as Keras takes it (an int or a (height, width) pair) -> (height, width)."""
     if isinstance(image_size, int | np.integer) and image_size > 0:
         return int(image_size), int(image_size)

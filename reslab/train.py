@@ -11,6 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from reslab import data
+
 
 def warmup_cosine(
     peak: float, steps: int, warmup_fraction: float = 0.2
@@ -128,8 +130,7 @@ def classifier(
         keras.layers.Dense(classes, activation="softmax", dtype="float32", name="predictions"),
     ]
     top = keras.Sequential(layers, name="head")
-    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
-    inputs = keras.Input((height, width, 3), name="image")
+    inputs = keras.Input((*data.size_pair(image_size), 3), name="image")
     x = ResNetPreprocess(name="preprocess")(inputs) if preprocess else inputs
     x = base(x)
     return keras.Model(inputs, top(x), name=f"{base.name}_classifier"), top
@@ -156,7 +157,10 @@ def set_trainable(base: keras.Model, prefixes: tuple[str, ...], batch_norm: str 
     return len(base.trainable_weights)
 
 
-def _compile(model: keras.Model, learning_rate: float, jit_compile: bool | str) -> None:
+def compile_adam(
+    model: keras.Model, learning_rate: float, jit_compile: bool | str = "auto"
+) -> None:
+    """Compile for classification with Adam, the optimizer of the Keras guide's two phases."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -202,7 +206,7 @@ def fine_tune(
         "head_learning_rate": head_learning_rate,
         "tune_learning_rate": tune_learning_rate,
         "unfreeze": list(unfreeze),
-        "starting_weights": _weights_digest(model),
+        "starting_weights": _digest(model.weights),
         "train_batches": int(train.cardinality()) if hasattr(train, "cardinality") else None,
         "validation_first_batch": _batch_digest(validation),
     }
@@ -234,20 +238,20 @@ def fine_tune(
         model.load_weights(head_done)
     else:
         base.trainable = False
-        _compile(model, head_learning_rate, jit_compile)
+        compile_adam(model, head_learning_rate, jit_compile)
         run("head", head_epochs, 0)
         model.save_weights(head_done)
     if tune_epochs:
         set_trainable(base, unfreeze)
-        _compile(model, tune_learning_rate, jit_compile)  # recompile: trainable changed
+        compile_adam(model, tune_learning_rate, jit_compile)  # recompile: trainable changed
         run("tune", head_epochs + tune_epochs, head_epochs)
     return history
 
 
-def _weights_digest(model: keras.Model) -> str:
+def _digest(arrays) -> str:
     digest = hashlib.md5(usedforsecurity=False)
-    for weight in model.weights:
-        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
+    for array in arrays:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(array)).tobytes())
     return digest.hexdigest()
 
 
@@ -255,11 +259,7 @@ def _batch_digest(data) -> str | None:
     """A fingerprint of unshuffled data: its first batch (or the arrays themselves)."""
     if data is None:
         return None
-    digest = hashlib.md5(usedforsecurity=False)
-    first = next(iter(data)) if hasattr(data, "element_spec") else data
-    for part in first:
-        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(part)).tobytes())
-    return digest.hexdigest()
+    return _digest(next(iter(data)) if hasattr(data, "element_spec") else data)
 
 
 def _fresh_or_resume(out: Path, settings: dict) -> None:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from reslab import config, models
-from reslab.data import download_problem
+from reslab.data import download_problem, size_pair
 
 RESNET50_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels.h5"  # what Keras downloads
 RESNET50_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"  # include_top=False
@@ -190,6 +190,14 @@ COURSE_SOURCE_DIR = config.ROOT / "figures" / "results" / "08_source"
 COURSE_WEIGHTS = COURSE_SOURCE_DIR / "resnet50_w0.25_fashion5_96px.weights.h5"
 
 
+def resnet50_trunk(image_size: int | tuple[int, int], width: float = 1.0) -> keras.Model:
+    """ResNet-50 without its top, ending in global average pooling, at `width` (random
+    weights): the shape of every trunk notebooks 08 and 09 use."""
+    return models.resnet(
+        50, include_top=False, input_shape=(*size_pair(image_size), 3), pooling="avg", width=width
+    )
+
+
 class Trunk(NamedTuple):
     """A pretrained ResNet-50 trunk (no top, global average pooling) and what it is."""
 
@@ -209,10 +217,7 @@ def course_resnet50(image_size: int | tuple[int, int] = COURSE_IMAGE_SIZE) -> ke
             "retrain it (about 40 min on 2 CPU cores) with `python -m reslab.experiments "
             "pretrain`."
         )
-    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
-    trunk = models.resnet(
-        50, include_top=False, input_shape=(height, width, 3), pooling="avg", width=COURSE_WIDTH
-    )
+    trunk = resnet50_trunk(image_size, COURSE_WIDTH)
     trunk.load_weights(COURSE_WEIGHTS)
     return trunk
 
@@ -221,8 +226,7 @@ def pretrained_trunk(profile_name: str, image_size: int | tuple[int, int]) -> Tr
     """The trunk to fine-tune: Keras's ImageNet ResNet-50 when its weights file is in
     Keras's cache, or in the gpu profile (downloading it); otherwise the course's own
     source model (`course_resnet50`), which needs no network. The note says which."""
-    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
-    shape = (height, width, 3)
+    shape = (*size_pair(image_size), 3)
     if profile_name == "gpu" or (keras_models_dir() / RESNET50_NOTOP_FILE).is_file():
         model, note = resnet50_imagenet(
             profile_name, include_top=False, input_shape=shape, pooling="avg"
@@ -260,11 +264,4 @@ def decode_predictions(predictions, top: int = 5) -> list[list[tuple[str, str, f
 def untrained_like(source: str, image_size: int | tuple[int, int]) -> keras.Model:
     """The architecture of a `Trunk` of `source` ("imagenet" or "course") with fresh random
     weights: the from-scratch baseline (ResNet-50, or the course's quarter-width one)."""
-    height, width = image_size if isinstance(image_size, tuple) else (image_size, image_size)
-    return models.resnet(
-        50,
-        include_top=False,
-        input_shape=(height, width, 3),
-        pooling="avg",
-        width=COURSE_WIDTH if source == "course" else 1.0,
-    )
+    return resnet50_trunk(image_size, COURSE_WIDTH if source == "course" else 1.0)

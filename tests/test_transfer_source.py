@@ -10,7 +10,6 @@ import pytest
 from keras.src.legacy.saving import legacy_h5_format
 
 from reslab import data, train, weights
-from reslab.experiments import transfer
 
 
 def test_imagenet_class_names_ship_with_the_course():
@@ -35,7 +34,7 @@ def test_decode_predictions_offline_in_keras_format():
 def test_course_source_model_loads_its_committed_weights():
     trunk = weights.course_resnet50(64)
     assert trunk.output.shape[1:] == (512,) and trunk.get_layer("conv5_block3_out")
-    fresh = transfer.source_trunk(weights.COURSE_WIDTH, 64)
+    fresh = weights.resnet50_trunk(64, weights.COURSE_WIDTH)
     loaded = dict(zip([w.path for w in trunk.weights], trunk.get_weights(), strict=True))
     moving = [w.path for w in fresh.weights if "moving_variance" in w.path]
     assert all(not np.allclose(loaded[p], 1.0) for p in moving)  # trained statistics, not init

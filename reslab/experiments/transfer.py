@@ -19,21 +19,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from reslab import data, models, train, weights
+from reslab import data, train, weights
 from reslab.experiments import _finished_rows, save
 
 SOURCE_DIR = Path("figures/results/08_source")
-
-
-def source_trunk(width: float, image_size: int) -> keras.Model:
-    """The source network without its top: ResNet-50 at `width`, global average pooling."""
-    return models.resnet(
-        50,
-        include_top=False,
-        input_shape=(image_size, image_size, 3),
-        pooling="avg",
-        width=width,
-    )
 
 
 def pretrain(args: argparse.Namespace) -> pd.DataFrame:
@@ -53,7 +42,7 @@ def pretrain(args: argparse.Namespace) -> pd.DataFrame:
         print(f"pretrain: resuming after epoch {len(rows)} from {checkpoint}")
     else:
         keras.utils.set_random_seed(args.seed)
-        trunk = source_trunk(args.width, args.image_size)
+        trunk = weights.resnet50_trunk(args.image_size, args.width)
         model, _ = train.classifier(trunk, len(data.SOURCE_CLASSES), args.image_size, dropout=0)
         schedule = train.warmup_cosine(
             args.learning_rate, args.epochs * steps_per_epoch, warmup_fraction=0.05
@@ -161,14 +150,6 @@ def add_commands(commands) -> None:
 METHODS = ("from scratch", "frozen trunk + new head", "two-phase fine-tuning")
 
 
-def _compile(model: keras.Model, learning_rate: float) -> None:
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-
-
 def _reset(model: keras.Model, weights: list) -> None:
     """Put `model` back to `weights` with a fresh optimizer state, keeping its compiled
     (traced) training step: one trace per method instead of one per run."""
@@ -197,20 +178,20 @@ def transfer_curve(args: argparse.Namespace) -> pd.DataFrame:
     pretrained = weights.course_resnet50(size)
     classes = len(data.TARGET_CLASSES)
 
-    scratch, _ = train.classifier(source_trunk(args.width, size), classes, size)
-    _compile(scratch, args.learning_rate)
+    scratch, _ = train.classifier(weights.resnet50_trunk(size, args.width), classes, size)
+    train.compile_adam(scratch, args.learning_rate)
     tuned, head = train.classifier(pretrained, classes, size)
-    _compile(head, args.learning_rate)
+    train.compile_adam(head, args.learning_rate)
     train.set_trainable(pretrained, ("conv5_",))
-    _compile(tuned, args.tune_learning_rate)
+    train.compile_adam(tuned, args.tune_learning_rate)
     trunk_weights = pretrained.get_weights()
     test_features = train.trunk_features(pretrained, _batches(x_test, y_test))[0]
 
     for seed in args.seeds:
         keras.utils.set_random_seed(seed)
-        scratch_init, _ = train.classifier(source_trunk(args.width, size), classes, size)
+        scratch_init, _ = train.classifier(weights.resnet50_trunk(size, args.width), classes, size)
         scratch_init = scratch_init.get_weights()
-        _, head_init = train.classifier(source_trunk(args.width, size), classes, size)
+        _, head_init = train.classifier(weights.resnet50_trunk(size, args.width), classes, size)
         head_init = head_init.get_weights()
         for n in args.per_class:
             if (n, seed) in done:
