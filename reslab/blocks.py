@@ -1,4 +1,4 @@
-"""Residual units of He et al. 2015 (v1) and He et al. 2016 (v2, pre-activation).
+"""Residual blocks of He et al. 2015 (v1) and He et al. 2016 (v2, pre-activation).
 
 Functional Keras: each function takes a tensor and returns a tensor. Layer names follow
 `keras.applications.resnet` (`conv3_block2_1_conv`, `..._0_conv` for the shortcut, `..._add`,
@@ -112,23 +112,27 @@ def basic_block(
     zero_gamma: bool = False,
     use_bias: bool = False,
     name: str = "block",
+    shared_preact: bool = False,
 ):
     """Two 3×3 convolutions plus a shortcut (He et al. 2015, Fig. 2 / Fig. 5 left).
 
     v1: conv-BN-ReLU-conv-BN, add, ReLU. v2 (He et al. 2016, Fig. 4e): BN-ReLU-conv-BN-ReLU-
     conv, add, nothing after. `zero_gamma` starts the last BN at 0, so a v1 block starts as
-    identity + ReLU (Goyal et al. 2017, §5.1).
+    identity + ReLU (Goyal et al. 2017, §5.1). `shared_preact` (v2): the shortcut reads the
+    pre-activated input too, as the first block after the stem does ("the first activation
+    right after conv1 and before splitting into two paths", He et al. 2016, appendix).
     """
     check_shortcut(shortcut)
     check_version(version, ("v1", "v2"))
     if version == "v2":
         if zero_gamma:
-            raise ValueError("A v2 unit ends with a convolution, not BN: zero_gamma is v1 only.")
+            raise ValueError("A v2 block ends with a convolution, not BN: zero_gamma is v1 only.")
         preact = batch_norm(f"{name}_preact_bn")(x)
         preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
         # A projection sees the pre-activated input; an identity shortcut sees x itself.
         projects = shortcut == "C" or (shortcut == "B" and filters != x.shape[-1])
-        short = shortcut_path(preact if projects else x, filters, stride, shortcut, name, use_bias)
+        source = preact if projects or shared_preact else x
+        short = shortcut_path(source, filters, stride, shortcut, name, use_bias)
         y = _conv_bn_relu(preact, filters, 3, stride, f"{name}_1", use_bias)
         y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
         return layers.Add(name=f"{name}_out")([short, y])
@@ -156,8 +160,8 @@ def bottleneck_block(
 
     v1 puts the stride in the first 1×1 conv, as the paper and `keras.applications.ResNet50`
     do; v1.5 puts it in the 3×3 conv, as torchvision does. With `use_bias=True` every conv
-    has a bias, as in Keras's ResNet50. v2 is the pre-activation unit (He et al. 2016,
-    Fig. 1b) laid out as `keras.applications.ResNet50V2` lays it out.
+    has a bias, as in Keras's ResNet50. v2 is the pre-activation block (He et al. 2016,
+    Fig. 4e) laid out as `keras.applications.ResNet50V2` lays it out.
     """
     check_shortcut(shortcut)
     check_version(version, ("v1", "v1.5", "v2"))

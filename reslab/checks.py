@@ -342,7 +342,7 @@ def check_identity_block(fn: Callable) -> Verdict:
     )
 
 
-# --- Notebook 04: the bottleneck convolutional (projection) block -----------------------
+# --- Notebook 04: the convolutional block (bottleneck, projection shortcut) -----------------------
 
 
 def check_convolutional_block(fn: Callable) -> Verdict:
@@ -355,7 +355,7 @@ def check_convolutional_block(fn: Callable) -> Verdict:
     if error is not None:
         if "shapes" in error.message:  # Add refused two different shapes
             return _fail(
-                "The shortcut and the main path have different shapes. When a block changes "
+                "The shortcut and the residual branch have different shapes. When a block changes "
                 "the shape, the shortcut needs a projection: a 1×1 conv with 4 * filters "
                 "filters and the same stride, followed by BN (He et al. 2015, §3.3, option B)."
             )
@@ -374,7 +374,8 @@ def check_convolutional_block(fn: Callable) -> Verdict:
     if len(convs) != 4 or len(from_input) != 2:
         return _fail(
             f"Found {len(convs)} convolutions, {len(from_input)} of them reading the block's "
-            "input; expected 4: three on the main path and one 1×1 projection on the shortcut."
+            "input; expected 4: three on the residual branch and one 1×1 projection on the "
+            "shortcut."
         )
     strided = sorted(c.kernel_size for c in convs if c.strides != (1, 1))
     if (3, 3) in strided:
@@ -411,7 +412,7 @@ RESNET50_BLOCKS = {256: 3, 512: 4, 1024: 6, 2048: 3}  # output channels -> block
 
 def check_resnet50(fn: Callable) -> Verdict:
     """Check `fn(input_shape, classes)` builds ResNet-50 (Table 1): the stem, stages of
-    3, 4, 6, 3 bottleneck blocks, global average pooling and the classifier, with
+    3, 4, 6, 3 bottleneck blocks, global average pooling and the head, with
     exactly the parameters of `keras.applications.ResNet50`."""
     shape, classes = (64, 64, 3), 10
     model, error = _build_model(fn, shape, classes)

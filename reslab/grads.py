@@ -33,7 +33,9 @@ def gradient_norms(
 ) -> pd.Series:
     """L2 norm of dLoss/dKernel for every kernel layer, on one batch, input side first.
 
-    `training=True` runs batch norm with batch statistics, as SGD sees it.
+    `training=True` runs batch norm with batch statistics, as SGD sees it. The norm is taken
+    in float64: in float32 the squares of entries below about 4e-23 underflow, so a tiny but
+    nonzero gradient (notebook 01's deep sigmoid nets reach 1e-31) would have norm 0.
     """
     loss_fn = loss or keras.losses.SparseCategoricalCrossentropy()
     layers = kernel_layers(model)
@@ -44,7 +46,7 @@ def gradient_norms(
         value = loss_fn(y, model(x, training=training))
     grads = tape.gradient(value, kernels)
     return pd.Series(
-        [float(tf.norm(g)) for g in grads],
+        [float(np.linalg.norm(np.asarray(g, dtype=np.float64))) for g in grads],
         index=pd.Index([layer.name for layer in layers], name="layer"),
         name="grad_norm",
     )

@@ -49,7 +49,7 @@ def _cifar_net(
         kernel_initializer="he_normal",
         name="conv1_conv",
     )(inputs)
-    if version == "v1":  # v2 units start with their own BN-ReLU
+    if version == "v1":  # v2 blocks start with their own BN-ReLU
         x = blocks.batch_norm("conv1_bn")(x)
         x = layers.Activation("relu", name="conv1_relu")(x)
     for stage, filters in enumerate(widths, start=2):
@@ -57,12 +57,21 @@ def _cifar_net(
             stride = 2 if stage > 2 and b == 1 else 1
             block_name = f"conv{stage}_block{b}"
             if residual:
+                # v2: both paths of the first block read its BN-ReLU (He et al. 2016, appendix)
+                shared = version == "v2" and stage == 2 and b == 1
                 x = blocks.basic_block(
-                    x, filters, stride, shortcut, version, zero_gamma, name=block_name
+                    x,
+                    filters,
+                    stride,
+                    shortcut,
+                    version,
+                    zero_gamma,
+                    name=block_name,
+                    shared_preact=shared,
                 )
             else:
                 x = blocks.plain_block(x, filters, stride, name=block_name)
-    if version == "v2":  # the last unit's output still needs its BN-ReLU (He et al. 2016)
+    if version == "v2":  # the last block's output still needs its BN-ReLU (He et al. 2016)
         x = blocks.batch_norm("post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
@@ -168,7 +177,7 @@ def resnet(
 
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(stem, 7, strides=2, name="conv1_conv")(x)  # with a bias, as in Keras
-    if not preact:  # a v2 network's first unit starts with its own BN-ReLU
+    if not preact:  # a v2 network's first block starts with its own BN-ReLU
         x = blocks.batch_norm("conv1_bn")(x)
         x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)

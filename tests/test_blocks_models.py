@@ -34,6 +34,24 @@ def test_cifar_layout_is_6n_plus_2_weighted_layers():
     assert model.output.shape[1:] == (10,)
 
 
+def test_v2_cifar_net_shares_only_its_first_blocks_preactivation_with_the_shortcut():
+    # He et al. 2016, appendix: "the first activation right after conv1 and before splitting
+    # into two paths"; later identity shortcuts carry x itself, untouched.
+    model = models.cifar_resnet(20, version="v2")
+
+    def shortcut_source(block: str) -> str:
+        add = model.get_layer(f"{block}_out")
+        branch = model.get_layer(f"{block}_2_conv").output
+        (short,) = [t for t in add.input if t is not branch]
+        return short._keras_history.operation.name
+
+    assert shortcut_source("conv2_block1") == "conv2_block1_preact_relu"
+    assert shortcut_source("conv2_block2") == "conv2_block1_out"
+    assert "conv1_bn" not in [layer.name for layer in model.layers]
+    v1 = models.cifar_resnet(20, version="v1")
+    assert model.count_params() == v1.count_params()  # BN moved, none added or lost
+
+
 def test_options_b_and_c_add_projections_where_the_paper_says():
     a, b, c = (models.cifar_resnet(20, shortcut=s).count_params() for s in "ABC")
     # B: two projections (16->32, 32->64), each a 1x1 conv + BN (4 numbers per channel).

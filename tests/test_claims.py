@@ -32,10 +32,21 @@ def nb01() -> dict:
 
 def test_01_sigmoid_gradients_vanish_towards_the_input(nb01):
     """ "in the deepest network the first layers' gradients are many orders of magnitude below
-    the last ones', or underflow to exactly zero"; the factor is below sigma' <= 1/4."""
+    the last ones'"; the factor is below sigma' <= 1/4."""
     deepest = nb01["at_init"]["sigmoid, Glorot, 50"]
-    assert deepest["first / last hidden"] < 1e-6
+    assert 0 < deepest["first / last hidden"] < 1e-6
     assert nb01["sigmoid_factor_per_layer"] < 0.3
+
+
+def test_01_the_tiny_gradients_are_not_zero_only_their_float32_norm_is(nb01):
+    """ "They are tiny, not zero: in the check above, over 99 % of the first layer's gradient
+    entries are nonzero, yet a float32 norm prints 0." """
+    tiny = nb01["sigmoid_first_layer_gradient"]
+    assert tiny["entries exactly 0 (%)"] < 1
+    assert tiny["norm in float32"] == 0
+    assert 0 < tiny["norm in float64"] < 1e-20
+    assert tiny["largest |entry|"] < 4e-23  # below the float32 square's underflow threshold
+    assert nb01["at_init"]["sigmoid, Glorot, 50"]["first layer"] == tiny["norm in float64"]
 
 
 def test_01_glorot_relu_shrinks_by_one_over_root_two_per_layer(nb01):
@@ -212,6 +223,104 @@ def test_02_longer_run_test_errors_as_the_notebook_reads_them(long02):
     assert test.idxmin() == "plain-20"
     gaps = errors["test error %"] - errors["train error %"]
     assert gaps.min() > 2 and gaps.max() < 10.5  # "2.5 to 10 points"
+
+
+# --- 04 · shortcut options ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nb04() -> dict:
+    return _json("04_convolutional_block")
+
+
+def test_04_three_options_two_seeds_measured_like_with_like(nb04):
+    """ "twice: with seed 0 and seed 1"; both errors "measured the same way, in inference
+    mode" (the record has both, per run)."""
+    runs = pd.DataFrame(nb04["shortcut_runs"])
+    assert sorted(zip(runs.option, runs.seed, strict=True)) == [
+        (o, s) for o in "ABC" for s in (0, 1)
+    ]
+    assert runs["train error %"].between(5, 60).all() and runs["test error %"].between(5, 60).all()
+
+
+def test_04_another_seed_moves_an_option_more_than_the_options_differ(nb04):
+    """ "changing only the seed moves an option's error by up to 2.7 points, more than the 1.1
+    to 1.4 points between the options' two-seed means. This run cannot rank A, B and C"."""
+    spread, gap = nb04["seed_spread"], nb04["option_gap"]
+    assert max(spread.values()) == pytest.approx(2.7, abs=0.05)
+    assert sorted(round(g, 1) for g in gap.values()) == [1.1, 1.4]
+    assert min(spread.values()) > max(gap.values())
+    runs = pd.DataFrame(nb04["shortcut_runs"]).set_index(["option", "seed"])
+    for error in ("train error %", "test error %"):
+        moved = runs[error].unstack().diff(axis=1)[1].abs()
+        assert moved.max() == pytest.approx(spread[error])
+
+
+def test_04_plain_20_is_not_degraded_at_this_budget(nb02, nb04):
+    """ "notebook 02 measured plain-20 at 26.4 % test error against ResNet-20's 25.8 %"; that
+    ResNet-20 is option A with seed 0 here (the same run)."""
+    live = nb02["live"]
+    assert round(live["plain-20"]["test error %"], 1) == 26.4
+    assert round(live["ResNet-20"]["test error %"], 1) == 25.8
+    a0 = next(r for r in nb04["shortcut_runs"] if (r["option"], r["seed"]) == ("A", 0))
+    assert a0["test error %"] == pytest.approx(live["ResNet-20"]["test error %"], abs=0.05)
+    assert live["plain-56"]["test error %"] > live["plain-20"]["test error %"] + 20
+
+
+# --- 05 · ResNet-50 from scratch -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nb05() -> dict:
+    return _json("05_resnet50_from_scratch")
+
+
+def test_05_stage_costs_of_one_order_conv4_most_parameters_in_the_late_stages(nb05):
+    """ "The stages' costs are of the same order"; "conv4, with six blocks, costs most"; "conv5
+    alone holds 15.0 M of the 25.6 M, conv4 7.1 M, the classifier 2.0 M"."""
+    stages = nb05["stages"]
+    costs = {name: stage["mult_adds (G)"] for name, stage in stages.items()}
+    blocks = {name: costs[name] for name in ("conv2", "conv3", "conv4", "conv5")}
+    assert max(blocks, key=blocks.get) == "conv4" and max(blocks.values()) < 3 * min(
+        blocks.values()
+    )
+    params = {name: stage["parameters"] / 1e6 for name, stage in stages.items()}
+    assert round(params["conv5"], 1) == 15.0 and round(sum(params.values()), 1) == 25.6
+    assert round(params["conv4"], 1) == 7.1 and round(params["predictions"], 1) == 2.0
+
+
+def test_05_transplant_gives_the_same_outputs(nb05):
+    """ "after `weights.transplant` they give the same outputs on the test photo"; the committed
+    run had random weights, as the page says."""
+    assert nb05["transplant_max_difference"] < 1e-4
+    assert nb05["weights"].startswith("RANDOM")
+
+
+def test_05_multiply_adds_within_two_percent_of_table_1(nb05):
+    """ "agree with Table 1 to within 2 % for every depth. ResNet-34 and 50 come out about 0.06 G
+    above it"; "the shortcut projections we include cost 0.36 G in ResNet-50"."""
+    family = nb05["family"]
+    assert all(abs(row["difference %"]) < 2 for row in family.values())
+    for name in ("ResNet-34", "ResNet-50"):
+        row = family[name]
+        assert row["multiply-adds (G)"] - row["Table 1 (G)"] == pytest.approx(0.06, abs=0.005)
+    assert round(nb05["projection_mult_adds_G"], 2) == 0.36
+
+
+def test_05_keras_minus_bn_statistics_and_biases_is_torchvisions_count(nb05):
+    """ "gives 25,636,712"; "torchvision's documentation gives 25,557,032"; the difference is
+    BN statistics and conv biases."""
+    assert nb05["keras_total"] == 25_636_712
+    assert nb05["keras_total"] - nb05["bn_statistics"] - nb05["conv_biases"] == 25_557_032
+
+
+def test_05_v1_5_changes_no_parameter_and_costs_torchvisions_4_09_g(nb05):
+    """ "That changes no parameter but raises the cost"; "torchvision's documentation gives its
+    ResNet-50 4.09 GFLOPS, the v1.5 count"."""
+    v1, v15 = nb05["versions"]["v1"], nb05["versions"]["v1.5"]
+    assert v1["parameters"] == v15["parameters"]
+    assert v15["mult_adds_G"] > v1["mult_adds_G"]
+    assert round(v15["mult_adds_G"], 2) == 4.09
 
 
 # --- 07 · the paper's CIFAR-10 recipe --------------------------------------------------------

@@ -31,6 +31,17 @@ def test_gradient_norms_match_a_hand_computed_case():
     np.testing.assert_allclose(norms.to_numpy(), [np.hypot(30, 36), 41.5], rtol=1e-6)
 
 
+def test_a_tiny_gradient_keeps_a_nonzero_norm():
+    # The hand-computed net with inputs scaled by 1e-30: h = 0.5, y = 1.5, dL/dy = 1 and
+    # dL/dh = 3 on every row, so dL/dW1 = 1e-30 * (6, 6). The squares of those entries underflow
+    # in float32 (tf.norm gives 0); notebook 01's deep sigmoid nets have gradients this small.
+    x = 1e-30 * np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype="float32")
+    norms = grads.gradient_norms(
+        two_layer_linear_net(), x, np.zeros((3, 1)), loss=keras.losses.MeanSquaredError()
+    )
+    assert norms["first"] == pytest.approx(6e-30 * np.sqrt(2), rel=1e-5)
+
+
 def test_layers_without_kernels_are_skipped_and_nested_models_searched():
     inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, name="inner_dense")])
     model = keras.Sequential(
