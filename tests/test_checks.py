@@ -79,7 +79,10 @@ def mlp(depth, activation="relu", init="he_normal", batchnorm=False, head=10, fl
 
 
 WRONG_MLPS = {
-    "sigmoid": (lambda d: mlp(d, activation="sigmoid", init="glorot_uniform"), "['sigmoid']"),
+    "sigmoid": (
+        lambda d: mlp(d, activation="sigmoid", init="glorot_uniform"),
+        "followed by sigmoid",
+    ),
     "glorot": (lambda d: mlp(d, init="glorot_uniform"), "Gradients vanish"),
     "batchnorm": (lambda d: mlp(d, batchnorm=True), "Gradients explode"),
     "too_shallow": (lambda d: mlp(d - 1), "Found 29 layers with weights"),
@@ -136,7 +139,7 @@ def identity_block(x, filters, bias=True, shortcut=True, add_after_relu=False, f
 
 WRONG_IDENTITY = {
     "no_shortcut": (lambda x, f: identity_block(x, f, shortcut=False), "shortcut is missing"),
-    "after_relu": (lambda x, f: identity_block(x, f, add_after_relu=True), "added after the ReLU"),
+    "after_relu": (lambda x, f: identity_block(x, f, add_after_relu=True), "added after a ReLU"),
     "no_final_relu": (lambda x, f: identity_block(x, f, final_relu=False), "end with a ReLU"),
     "valid_padding": (lambda x, f: identity_block(x, f, padding="valid"), "padding='same'"),
     "narrow_output": (lambda x, f: identity_block(x, f, out=f), "4 * filters = 16"),
@@ -176,7 +179,10 @@ WRONG_CONV = {
     "no_projection": (lambda x, f, s: conv_block(x, f, s, project=False), "needs a projection"),
     "v1_5_stride": (lambda x, f, s: conv_block(x, f, s, stride_in_3x3=True), "ResNet v1.5"),
     "no_stride": (lambda x, f, s: conv_block(x, f, 1), "the stride halves the grid"),
-    "no_shortcut_bn": (lambda x, f, s: conv_block(x, f, s, shortcut_bn=False), "followed by BN"),
+    "no_shortcut_bn": (
+        lambda x, f, s: conv_block(x, f, s, shortcut_bn=False),
+        "Missing: a BN over 16 channels",
+    ),
     "none": (lambda x, f, s: None, "returned None"),
 }
 
@@ -195,11 +201,11 @@ def resnet50(shape, classes, stages=(3, 4, 6, 3), stage2_stride=1, pool=True, st
 
     layers = keras.layers
     inputs = keras.Input(shape)
-    x = layers.Conv2D(64, 7, strides=2, padding="same")(inputs)
+    x = layers.Conv2D(64, 7, strides=2)(layers.ZeroPadding2D(3)(inputs))
     if stem_bn:
         x = layers.Activation("relu")(layers.BatchNormalization()(x))
     if pool:
-        x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+        x = layers.MaxPooling2D(3, strides=2)(layers.ZeroPadding2D(1)(x))
     for i, (filters, count) in enumerate(zip((64, 128, 256, 512), stages, strict=True)):
         stride = stage2_stride if i == 0 else 2
         x = blocks.convolutional_block(x, filters, stride, name=f"s{i}b0")
@@ -213,7 +219,7 @@ WRONG_RESNET50 = {
     "resnet34_stages": (lambda s, c: resnet50(s, c, stages=(3, 4, 5, 3)), "conv4 (1024"),
     "stride_in_conv2": (lambda s, c: resnet50(s, c, stage2_stride=2), "conv2 keeps it"),
     "no_pool": (lambda s, c: resnet50(s, c, pool=False), "divides the size by 4"),
-    "no_stem_bn": (lambda s, c: resnet50(s, c, stem_bn=False), "Check the stem"),
+    "no_stem_bn": (lambda s, c: resnet50(s, c, stem_bn=False), "Missing: a BN over 64 channels"),
     "no_head": (lambda s, c: keras.Model(*(lambda i: (i, i))(keras.Input(s))), "expected (10,)"),
     "none": (lambda s, c: None, "returned None"),
 }
