@@ -39,8 +39,10 @@ def _call(fn: Callable, *args) -> tuple[object, Verdict | None]:
         return fn(*args), None
     except NotImplementedError:
         return None, _fail(f"Not attempted yet: `{fn.__name__}` still raises NotImplementedError.")
-    except Exception as err:  # the learner's bug, reported in one line
-        return None, _fail(f"`{fn.__name__}` raised {type(err).__name__}: {err}")
+    except Exception as err:  # the learner's bug, reported in one short line
+        text = (str(err).strip().splitlines() or [""])[0]
+        text = text if len(text) <= 200 else text[:200] + " …"
+        return None, _fail(f"`{fn.__name__}` raised {type(err).__name__}: {text}")
 
 
 def _result(fn: Callable, *args) -> tuple[object, Verdict | None]:

@@ -54,6 +54,10 @@ WRONG_PREPARE = {
     "string": (lambda x: "images", "Expected an array"),
     "none": (lambda x: None, "returned None"),
     "crash": (lambda x: x.reshape(5), "raised ValueError"),
+    "crash_with_an_array_in_the_message": (
+        lambda x: (_ for _ in ()).throw(ValueError(f"bad input {np.arange(3000)}")),
+        "raised ValueError: bad input",
+    ),
 }
 
 # --- 01 · gradient norms -------------------------------------------------------------------
