@@ -864,3 +864,49 @@ def check_grad_cam(fn: Callable) -> Verdict:
             "ReLU (Eq. 2)."
         )
     return Verdict(True, "Correct: the Grad-CAM map, at the layer's resolution, in [0, 1].")
+
+
+# --- Notebook 10: a keras.applications trunk ---------------------------------------------
+
+
+def check_keras_trunk(fn: Callable) -> Verdict:
+    """Check `fn(image_size)` returns keras.applications.ResNet50 without its head, average-
+    pooled to one 2,048-vector per image, for image_size×image_size×3 inputs."""
+    size = 96
+    model, error = _build_model(fn, size)
+    if error is not None:
+        return error
+    try:
+        shape_in = tuple(model.inputs[0].shape[1:])
+        shape_out = tuple(model.outputs[0].shape[1:])
+    except Exception:
+        return _fail("Return a functional keras.Model, as keras.applications.ResNet50 builds.")
+    names = [layer.name for layer in model.layers]
+    if "predictions" in names or shape_out == (1000,):
+        return _fail(
+            f"The model ends in the ImageNet head (output {shape_out}); pass include_top=False."
+        )
+    if shape_in != (size, size, 3):
+        return _fail(
+            f"The input shape is {shape_in}; for image_size={size} it should be "
+            f"({size}, {size}, 3): pass input_shape=(image_size, image_size, 3)."
+        )
+    if len(shape_out) == 3:
+        return _fail(
+            f"The output is a feature map of shape {shape_out}, not a vector: pass "
+            "pooling='avg' (a value other than 'avg' or 'max' is silently ignored)."
+        )
+    if "max_pool" in names:
+        return _fail(
+            "The map is max-pooled; ResNet-50's own head averages (global average pooling, "
+            "§3.4): pass pooling='avg'."
+        )
+    trunk_params = 23_587_712  # keras.applications.ResNet50(include_top=False)
+    if shape_out != (2048,) or "avg_pool" not in names or model.count_params() != trunk_params:
+        return _fail(
+            f"Expected keras.applications.ResNet50 with an output of shape (2048,); received "
+            f"a model with output {shape_out}."
+        )
+    return Verdict(
+        True, f"Correct: ResNet-50's trunk, {model.count_params():,} parameters, 2,048 features."
+    )

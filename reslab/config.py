@@ -172,7 +172,7 @@ def setup_notebook(
     `eager_in_quick`: in the quick profile, run Keras's train and predict steps eagerly
     instead of tracing them into graphs. The quick profile only proves that every cell runs,
     on a handful of images, and tracing a ResNet-50 (about 10 s per model on 2 CPU cores)
-    would take most of its minute in notebooks that build several (08, 09).
+    would take most of its minute in notebooks that build several (07, 08, 09).
     """
     gpus = gpu_names()
     prof = get_profile(profile)

@@ -568,6 +568,37 @@ WRONG_CAM = {
     "none": (lambda m, im, la, k: None, "returned None"),
 }
 
+# --- 10 · a keras.applications trunk -----------------------------------------------------
+
+
+def _trunk(size, **o):
+    options = dict(weights=None, include_top=False, pooling="avg", input_shape=(size, size, 3))
+    return keras.applications.ResNet50(**{**options, **o})
+
+
+RIGHT_TRUNK = {
+    "keywords": _trunk,
+    "input_tensor": lambda s: keras.applications.ResNet50(
+        weights=None, include_top=False, pooling="avg", input_tensor=keras.Input((s, s, 3))
+    ),
+}
+
+WRONG_TRUNK = {
+    "with_head": (lambda s: _trunk(s, include_top=True, input_shape=None), "include_top=False"),
+    "no_pooling": (lambda s: _trunk(s, pooling=None), "not a vector"),
+    "pooling_typo": (lambda s: _trunk(s, pooling="mean"), "silently ignored"),
+    "max_pooling": (lambda s: _trunk(s, pooling="max"), "averages"),
+    "fixed_size": (lambda s: _trunk(224), "input_shape=(image_size, image_size, 3)"),
+    "grayscale": (lambda s: _trunk(s, input_shape=(s, s, 1)), "(96, 96, 3)"),
+    "resnet101": (
+        lambda s: keras.applications.ResNet101(
+            weights=None, include_top=False, pooling="avg", input_shape=(s, s, 3)
+        ),
+        "Expected keras.applications.ResNet50",
+    ),
+    "returns_layer": (lambda s: keras.layers.Dense(3), "Expected a keras.Model"),
+}
+
 # --- the room ------------------------------------------------------------------------------
 
 RIGHT = [
@@ -582,6 +613,7 @@ RIGHT = [
     (checks.check_paper_schedule, RIGHT_SCHEDULE),
     (checks.check_phase_two, RIGHT_PHASE),
     (checks.check_grad_cam, RIGHT_CAM),
+    (checks.check_keras_trunk, RIGHT_TRUNK),
 ]
 WRONG = [
     (checks.check_prepare_images, WRONG_PREPARE),
@@ -595,6 +627,7 @@ WRONG = [
     (checks.check_paper_schedule, WRONG_SCHEDULE),
     (checks.check_phase_two, WRONG_PHASE),
     (checks.check_grad_cam, WRONG_CAM),
+    (checks.check_keras_trunk, WRONG_TRUNK),
 ]
 
 
