@@ -148,11 +148,15 @@ def resnet(
     pooling: str | None = None,
     classifier_activation: str | None = "softmax",
     width: float = 1.0,
+    shortcuts: bool = True,
 ) -> keras.Model:
     """ResNet-18/34/50/101/152 of He et al. 2015, Table 1 (v1; v1.5 strides in the 3×3), or
     the pre-activation v2 of He et al. 2016. Keyword arguments behave as in
     `keras.applications.ResNet50`; for 50/101/152 (v1, v2) layer names, order and parameter
     counts equal Keras's, so weights transplant by name.
+
+    `shortcuts=False` (18 and 34, v1 only) builds the plain net of Table 2 and Fig. 4: the same
+    layers with no shortcut, so the plain-34 the paper compares with ResNet-34 (§4.1).
 
     `width` scales every layer's filter count (the stem's 64 and each stage's 64/128/256/512,
     so the bottleneck outputs 256…2048 too): the Wide-ResNet idea (Zagoruyko & Komodakis
@@ -166,6 +170,11 @@ def resnet(
     kind, stages = IMAGENET_STAGES[depth]
     versions = ("v1", "v1.5", "v2") if kind == "bottleneck" else ("v1", "v2")
     blocks.check_version(version, versions)
+    if not shortcuts and (kind != "basic" or version != "v1"):
+        raise ValueError(
+            "Plain nets (shortcuts=False) are the 18- and 34-layer v1 nets of Table 2. "
+            f"Received: depth={depth}, version={version!r}"
+        )
     if pooling not in POOLINGS:
         raise ValueError(f"`pooling` should be one of {POOLINGS}. Received: pooling={pooling!r}")
     if not 0 < width <= 4 or int(16 * width) < 1:
@@ -189,7 +198,11 @@ def resnet(
                 stride = 2 if stage < 5 and b == count else 1
             else:  # conv3_1, conv4_1 and conv5_1 downsample (Table 1)
                 stride = 2 if stage > 2 and b == 1 else 1
-            x = block(x, filters, stride, "B", version, name=f"conv{stage}_block{b}")
+            name = f"conv{stage}_block{b}"
+            if shortcuts:
+                x = block(x, filters, stride, "B", version, name=name)
+            else:
+                x = blocks.plain_block(x, filters, stride, name=name)
 
     if preact:
         x = blocks.batch_norm("post_bn")(x)
@@ -204,7 +217,7 @@ def resnet(
     suffix = {"v1": "", "v1.5": "_v1_5", "v2": "v2"}[version]
     if width != 1:
         suffix += f"_w{width:g}"
-    return keras.Model(inputs, x, name=f"resnet{depth}{suffix}")
+    return keras.Model(inputs, x, name=f"{'resnet' if shortcuts else 'plain'}{depth}{suffix}")
 
 
 def _scaled(filters: int, width: float) -> int:

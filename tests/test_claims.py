@@ -226,6 +226,36 @@ def test_02_longer_run_test_errors_as_the_notebook_reads_them(long02):
     assert gaps.min() > 2 and gaps.max() < 10.5  # "2.5 to 10 points"
 
 
+@pytest.fixture(scope="module")
+def fig4() -> pd.DataFrame:
+    table = pd.read_csv(RESULTS / "02_fig4.csv")
+    return experiments.final_errors(table)
+
+
+def test_02_fig4_miniature_was_run_as_the_page_says():
+    """ "plain-18, plain-34, ResNet-18 and ResNet-34 in Table 1's layout ... at a quarter of the
+    width, on Fashion-MNIST at 32×32"; "One seed, a committed run on a 2-core CPU"."""
+    record = json.loads((RESULTS / "02_fig4.json").read_text())
+    args = record["arguments"]
+    assert args["layout"] == "imagenet" and args["width"] == 0.25 and args["depths"] == [18, 34]
+    assert args["train_samples"] == 20_000 and args["epochs"] == 12 and args["seed"] == 0
+    assert 12 * -(-args["train_samples"] // args["batch_size"]) == 3_756  # "3,756 iterations"
+    assert "CPU, 2 cores" in record["hardware"]
+
+
+def test_02_fig4_miniature_plain_34_degrades_resnet_34_does_not_catch_up(fig4):
+    """ "plain-34 ends at 24.3 % training error against plain-18's 10.2 %"; "ResNet-34 ends
+    at 9.3 %, far below plain-34 but above ResNet-18's 7.4 %"; test errors "within about half
+    a point of each other (12.8 to 13.2 %) except plain-34's 23.1 %"."""
+    train_err, test_err = fig4["train error %"].round(1), fig4["test error %"].round(1)
+    assert (train_err["plain-18"], train_err["plain-34"]) == (10.2, 24.3)
+    assert (train_err["ResNet-18"], train_err["ResNet-34"]) == (7.4, 9.3)
+    assert train_err["ResNet-34"] < train_err["plain-34"] - 10
+    assert train_err["ResNet-18"] < train_err["ResNet-34"]  # unlike Table 2
+    others = test_err.drop("plain-34")
+    assert others.max() - others.min() < 0.5 and round(test_err["plain-34"], 1) == 23.1
+
+
 # --- 03 · the identity block ------------------------------------------------------------------
 
 

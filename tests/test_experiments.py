@@ -38,6 +38,21 @@ def test_degradation_writes_results_and_resumes(tmp_path, capsys):
     assert pd.read_csv(out.with_suffix(".csv")).equals(table)
 
 
+@pytest.mark.skipif(data.find_fashion_mnist() is None, reason="Fashion-MNIST is not installed")
+def test_degradation_in_the_imagenet_layout_trains_plain_and_residual_18(tmp_path):
+    out = tmp_path / "fig4"
+    argv = ["degradation", "--layout", "imagenet", "--depths", "18", "--width", "0.0625",
+            "--epochs", "1", "--train-samples", "64", "--test-samples", "32",
+            "--batch-size", "32", "--out", str(out)]  # fmt: skip
+    experiments.main(argv)
+    table = pd.read_csv(out.with_suffix(".csv"))
+    assert list(table.model.unique()) == ["plain-18", "ResNet-18"]
+    assert json.loads(out.with_suffix(".json").read_text())["arguments"]["layout"] == "imagenet"
+    panels = experiments.error_panels(table)
+    assert list(panels["plain networks"]) == ["plain-18"]
+    assert list(panels["residual networks"]) == ["ResNet-18"]
+
+
 # --- the paper's CIFAR-10 recipe (python -m reslab.experiments cifar) -----------------------
 
 

@@ -148,3 +148,27 @@ def test_keras_resnet50_says_when_it_falls_back_to_random_weights(tmp_path, monk
     assert which.startswith("RANDOM weights, not ImageNet")
     assert str(tmp_path / "models" / weights.RESNET50_FILE) in which
     assert model.count_params() == 25_636_712
+
+
+@pytest.mark.parametrize("depth", [18, 34])
+def test_plain_imagenet_nets_are_resnets_without_shortcuts(depth):
+    # Table 2 / Fig. 4: plain-18/34 have the ResNets' layers (option B adds projections, so
+    # the plain net has exactly the projections' weights fewer) and no addition at all.
+    plain = models.resnet(depth, shortcuts=False, input_shape=(64, 64, 3), classes=10)
+    resnet = models.resnet(depth, input_shape=(64, 64, 3), classes=10)
+    assert plain.name == f"plain{depth}"
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+    projections = [layer for layer in resnet.layers if layer.name.endswith(("_0_conv", "_0_bn"))]
+    assert plain.count_params() == resnet.count_params() - sum(
+        layer.count_params() for layer in projections
+    )
+    assert plain.output.shape[1:] == resnet.output.shape[1:] == (10,)
+    convs = [layer for layer in plain.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) + 1 == depth  # the paper's depth: convolutions plus the fc layer
+
+
+def test_plain_nets_exist_only_where_the_paper_has_them():
+    with pytest.raises(ValueError, match="18- and 34-layer v1 nets of Table 2"):
+        models.resnet(50, shortcuts=False)
+    with pytest.raises(ValueError, match="18- and 34-layer v1 nets of Table 2"):
+        models.resnet(34, version="v2", shortcuts=False)

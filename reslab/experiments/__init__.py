@@ -107,8 +107,13 @@ def degradation(args: argparse.Namespace) -> pd.DataFrame:
                 print(f"{name}: already in {args.out}.csv")
                 continue
             keras.utils.set_random_seed(args.seed)
-            build = models.cifar_resnet if residual else models.plain_cifar
-            model = build(depth, input_shape=(32, 32, 1), widths=tuple(args.widths))
+            if args.layout == "imagenet":  # Table 1's layout, scaled down: Fig. 4 in miniature
+                model = models.resnet(
+                    depth, input_shape=(32, 32, 1), classes=10, width=args.width, shortcuts=residual
+                )
+            else:
+                build = models.cifar_resnet if residual else models.plain_cifar
+                model = build(depth, input_shape=(32, 32, 1), widths=tuple(args.widths))
             start = time.monotonic()
             history = train.fit_sgd(
                 model,
@@ -389,6 +394,13 @@ def parser() -> argparse.ArgumentParser:
     deg = commands.add_parser("degradation", help="plain vs residual nets of several depths")
     deg.add_argument("--depths", type=int, nargs="+", default=[20, 56])
     deg.add_argument("--widths", type=int, nargs=3, default=list(models.CIFAR_FILTERS))
+    deg.add_argument(
+        "--layout",
+        choices=["cifar", "imagenet"],
+        default="cifar",
+        help="cifar: the 6n+2 nets of §4.2; imagenet: Table 1's 18/34-layer nets (Fig. 4)",
+    )
+    deg.add_argument("--width", type=float, default=0.25, help="imagenet layout: filter scale")
     deg.add_argument("--epochs", type=int, default=30)
     deg.add_argument("--train-samples", type=int, default=60_000)
     deg.add_argument("--test-samples", type=int, default=10_000)
@@ -447,3 +459,13 @@ def final_errors(table: pd.DataFrame) -> pd.DataFrame:
             "loss": last["loss"],
         }
     )
+
+
+def error_panels(table: pd.DataFrame) -> dict[str, dict[str, dict]]:
+    """From a `degradation` results table: the plain nets' and the residual nets' curves, as
+    two panels for `plots.error_curves` (the layout of the paper's Fig. 4 and Fig. 6)."""
+    panels: dict[str, dict[str, dict]] = {"plain networks": {}, "residual networks": {}}
+    for model, rows in table.groupby("model", sort=False):
+        panel = "plain networks" if model.startswith("plain") else "residual networks"
+        panels[panel][model] = {k: rows[k].to_numpy() for k in ("accuracy", "val_accuracy")}
+    return panels
