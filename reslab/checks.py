@@ -338,7 +338,7 @@ SHAPE = r"\((\d+), (\d+), (\d+)\)"  # a 3-d shape in a Keras error message
 
 def _block_output(fn: Callable, x, *args) -> tuple[object, Verdict | None]:
     """Run the learner's block on the symbolic input `x`; feedback for every way that fails."""
-    y, error = _call(fn, x, *args)
+    y, error = _result(fn, x, *args)
     if error is not None:
         text = error.message
         if "shape" in text and ("incompatible" in text or "broadcast" in text):
@@ -348,8 +348,6 @@ def _block_output(fn: Callable, x, *args) -> tuple[object, Verdict | None]:
                 f"{first}). The residual branch must end with the shape of the shortcut."
             )
         return None, error
-    if y is None:
-        return None, _fail(f"Not attempted yet: `{fn.__name__}` returned None.")
     if isinstance(y, keras.Model | keras.layers.Layer):
         return None, _fail(
             f"`{fn.__name__}` returned a {type(y).__name__}; return the block's output tensor "

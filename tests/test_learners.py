@@ -601,34 +601,22 @@ WRONG_TRUNK = {
 
 # --- the room ------------------------------------------------------------------------------
 
-RIGHT = [
-    (checks.check_prepare_images, RIGHT_PREPARE),
-    (checks.check_gradient_norms, RIGHT_NORMS),
-    (checks.check_healthy_mlp, RIGHT_MLP),
-    (checks.check_identity_block, RIGHT_IDENTITY),
-    (checks.check_convolutional_block, RIGHT_CONV),
-    (checks.check_resnet50, RIGHT_RESNET50),
-    (checks.check_plain_parameters, RIGHT_PLAIN),
-    (checks.check_preact_block, RIGHT_PREACT),
-    (checks.check_paper_schedule, RIGHT_SCHEDULE),
-    (checks.check_phase_two, RIGHT_PHASE),
-    (checks.check_grad_cam, RIGHT_CAM),
-    (checks.check_keras_trunk, RIGHT_TRUNK),
+ROOM = [  # (checker, right answers, wrong answers with the words their message must name)
+    (checks.check_prepare_images, RIGHT_PREPARE, WRONG_PREPARE),
+    (checks.check_gradient_norms, RIGHT_NORMS, WRONG_NORMS),
+    (checks.check_healthy_mlp, RIGHT_MLP, WRONG_MLP),
+    (checks.check_identity_block, RIGHT_IDENTITY, WRONG_IDENTITY),
+    (checks.check_convolutional_block, RIGHT_CONV, WRONG_CONV),
+    (checks.check_resnet50, RIGHT_RESNET50, WRONG_RESNET50),
+    (checks.check_plain_parameters, RIGHT_PLAIN, WRONG_PLAIN),
+    (checks.check_preact_block, RIGHT_PREACT, WRONG_PREACT),
+    (checks.check_paper_schedule, RIGHT_SCHEDULE, WRONG_SCHEDULE),
+    (checks.check_phase_two, RIGHT_PHASE, WRONG_PHASE),
+    (checks.check_grad_cam, RIGHT_CAM, WRONG_CAM),
+    (checks.check_keras_trunk, RIGHT_TRUNK, WRONG_TRUNK),
 ]
-WRONG = [
-    (checks.check_prepare_images, WRONG_PREPARE),
-    (checks.check_gradient_norms, WRONG_NORMS),
-    (checks.check_healthy_mlp, WRONG_MLP),
-    (checks.check_identity_block, WRONG_IDENTITY),
-    (checks.check_convolutional_block, WRONG_CONV),
-    (checks.check_resnet50, WRONG_RESNET50),
-    (checks.check_plain_parameters, WRONG_PLAIN),
-    (checks.check_preact_block, WRONG_PREACT),
-    (checks.check_paper_schedule, WRONG_SCHEDULE),
-    (checks.check_phase_two, WRONG_PHASE),
-    (checks.check_grad_cam, WRONG_CAM),
-    (checks.check_keras_trunk, WRONG_TRUNK),
-]
+RIGHT = [(checker, right) for checker, right, _ in ROOM]
+WRONG = [(checker, wrong) for checker, _, wrong in ROOM]
 
 
 def _verdict(checker, answer) -> checks.Verdict:
