@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+import side_by_side
 
 from reslab import models
 
@@ -46,18 +45,10 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.uniform(-120, 150, size=(args.batch, *shape)).astype("float32")
     y = keras.utils.to_categorical(rng.integers(0, 1000, args.batch), 1000)
-    for model in contenders.values():  # trace and warm up, untimed
-        for _ in range(2):
-            model.train_on_batch(x, y)
-    times = {name: [] for name in contenders}
-    for _ in range(args.steps):
-        for name, model in contenders.items():
-            start = time.perf_counter()
-            model.train_on_batch(x, y)
-            times[name].append(time.perf_counter() - start)
-    backend = f"Keras {keras.__version__} ({keras.backend.backend()}), {os.cpu_count()} CPUs"
-    print(f"{args.steps} alternating steps, batch {args.batch}, {shape} images, {backend}")
-    medians = {name: statistics.median(t) for name, t in times.items()}
+    steps = {name: lambda m=model: m.train_on_batch(x, y) for name, model in contenders.items()}
+    medians = side_by_side.alternate(steps, args.steps)
+    where = side_by_side.backend()
+    print(f"{args.steps} alternating steps, batch {args.batch}, {shape} images, {where}")
     for name, median in medians.items():
         print(f"  {name:30s} median {median:.3f} s/step  ({args.batch / median:.1f} img/s)")
     ours, theirs = medians.values()

@@ -14,6 +14,8 @@ Shortcut options (He et al. 2015, §3.3 and Table 3):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 from keras import layers
 
@@ -113,6 +115,7 @@ def basic_block(
     use_bias: bool = False,
     name: str = "block",
     shared_preact: bool = False,
+    branch: Callable | None = None,
 ):
     """Two 3×3 convolutions plus a shortcut (He et al. 2015, Fig. 2 / Fig. 5 left).
 
@@ -121,12 +124,16 @@ def basic_block(
     identity + ReLU (Goyal et al. 2017, §5.1). `shared_preact` (v2): the shortcut reads the
     pre-activated input too, as the first block after the stem does ("the first activation
     right after conv1 and before splitting into two paths", He et al. 2016, appendix).
+    `branch` (v1): a function applied to the residual branch just before the addition, as
+    squeeze-and-excitation and stochastic depth do (`reslab.variants`).
     """
     check_shortcut(shortcut)
     check_version(version, ("v1", "v2"))
     if version == "v2":
         if zero_gamma:
             raise ValueError("A v2 block ends with a convolution, not BN: zero_gamma is v1 only.")
+        if branch is not None:
+            raise ValueError("`branch` is v1 only.")
         preact = batch_norm(f"{name}_preact_bn")(x)
         preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
         # A projection sees the pre-activated input; an identity shortcut sees x itself.
@@ -141,6 +148,8 @@ def basic_block(
     y = _conv_bn_relu(x, filters, 3, stride, f"{name}_1", use_bias)
     y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
     y = batch_norm(f"{name}_2_bn", zero_gamma)(y)
+    if branch is not None:
+        y = branch(y)
     y = layers.Add(name=f"{name}_add")([short, y])
     return layers.Activation("relu", name=f"{name}_out")(y)
 

@@ -3,6 +3,8 @@ ImageNet ResNets of its Table 1, with `keras.applications`'s layer names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 from keras import layers
 
@@ -27,6 +29,53 @@ def _blocks_per_stage(depth: int) -> int:
     return (depth - 2) // 6
 
 
+Block = Callable[..., object]  # (x, filters, stride, name) -> the block's output tensor
+
+
+def cifar_net(
+    block: Block,
+    n: int,
+    input_shape: tuple[int, int, int],
+    classes: int,
+    widths: tuple[int, int, int],
+    name: str,
+    preact: bool = False,
+) -> keras.Model:
+    """The CIFAR layout of §4.2 around any block: a 3×3 conv, three stages of `n` blocks
+    (`widths` filters; the first block of stages 2 and 3 has stride 2), global average
+    pooling, softmax. `block(x, filters, stride, name)` builds one block. `preact`: the
+    blocks start with BN-ReLU, so the stem has none and one BN-ReLU follows the last block
+    (He et al. 2016)."""
+    _check_widths(widths)
+    inputs = keras.Input(input_shape)
+    x = layers.Conv2D(
+        widths[0],
+        3,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name="conv1_conv",
+    )(inputs)
+    if not preact:
+        x = blocks.batch_norm("conv1_bn")(x)
+        x = layers.Activation("relu", name="conv1_relu")(x)
+    for stage, filters in enumerate(widths, start=2):
+        for b in range(1, n + 1):
+            stride = 2 if stage > 2 and b == 1 else 1
+            x = block(x, filters, stride, f"conv{stage}_block{b}")
+    return keras.Model(inputs, head(x, classes, preact), name=name)
+
+
+def head(x, classes: int, preact: bool = False):
+    """Global average pooling and a `classes`-way softmax (§3.4, §4.2); after pre-activation
+    blocks, or DenseNet's, a last BN-ReLU first."""
+    if preact:
+        x = blocks.batch_norm("post_bn")(x)
+        x = layers.Activation("relu", name="post_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return layers.Dense(classes, activation="softmax", name="predictions")(x)
+
+
 def _cifar_net(
     depth: int,
     residual: bool,
@@ -39,44 +88,17 @@ def _cifar_net(
     name: str,
 ) -> keras.Model:
     n = _blocks_per_stage(depth)
-    _check_widths(widths)
-    inputs = keras.Input(input_shape)
-    x = layers.Conv2D(
-        widths[0],
-        3,
-        padding="same",
-        use_bias=False,
-        kernel_initializer="he_normal",
-        name="conv1_conv",
-    )(inputs)
-    if version == "v1":  # v2 blocks start with their own BN-ReLU
-        x = blocks.batch_norm("conv1_bn")(x)
-        x = layers.Activation("relu", name="conv1_relu")(x)
-    for stage, filters in enumerate(widths, start=2):
-        for b in range(1, n + 1):
-            stride = 2 if stage > 2 and b == 1 else 1
-            block_name = f"conv{stage}_block{b}"
-            if residual:
-                # v2: both paths of the first block read its BN-ReLU (He et al. 2016, appendix)
-                shared = version == "v2" and stage == 2 and b == 1
-                x = blocks.basic_block(
-                    x,
-                    filters,
-                    stride,
-                    shortcut,
-                    version,
-                    zero_gamma,
-                    name=block_name,
-                    shared_preact=shared,
-                )
-            else:
-                x = blocks.plain_block(x, filters, stride, name=block_name)
-    if version == "v2":  # the last block's output still needs its BN-ReLU (He et al. 2016)
-        x = blocks.batch_norm("post_bn")(x)
-        x = layers.Activation("relu", name="post_relu")(x)
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name=name)
+
+    def block(x, filters: int, stride: int, block_name: str):
+        if not residual:
+            return blocks.plain_block(x, filters, stride, name=block_name)
+        # v2: both paths of the first block read its BN-ReLU (He et al. 2016, appendix)
+        shared = version == "v2" and block_name == "conv2_block1"
+        return blocks.basic_block(
+            x, filters, stride, shortcut, version, zero_gamma, name=block_name, shared_preact=shared
+        )
+
+    return cifar_net(block, n, input_shape, classes, widths, name, preact=version == "v2")
 
 
 def plain_cifar(

@@ -245,3 +245,69 @@ def transfer_curve(
     fig.tight_layout()
     save(fig, name)
     return fig
+
+
+def seed_spread(final: pd.DataFrame, name: str, title: str = "") -> plt.Figure:
+    """Final test error of each network, one dot per seed and a bar at the mean; the label
+    gives its parameters and multiply-adds (columns kind, seed, test error %, params,
+    mult_adds)."""
+    order = list(dict.fromkeys(final["kind"]))
+    first = final.drop_duplicates("kind").set_index("kind")
+    labels = {
+        k: f"{k}  ({first.loc[k, 'params'] / 1e6:.2f} M, {first.loc[k, 'mult_adds'] / 1e6:.0f} M)"
+        for k in order
+    }
+    data = final.assign(network=final["kind"].map(labels))
+    fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(order) + 1.2))
+    sns.stripplot(
+        data=data,
+        x="test error %",
+        y="network",
+        order=[labels[k] for k in order],
+        color="0.25",
+        size=6,
+        jitter=0.12,
+        ax=ax,
+    )
+    means = data.groupby("network", sort=False)["test error %"].mean()
+    ax.scatter(means.values, means.index, marker="|", s=500, color="C3", lw=2.5, label="mean")
+    ax.set_ylabel("network  (parameters, multiply-adds per image)")
+    ax.set_xlabel("test error after the run (%), one dot per seed")
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    save(fig, name)
+    return fig
+
+
+def lesion_errors(
+    single: Mapping[str, pd.DataFrame], random: pd.DataFrame, name: str, chance: float = 90.0
+) -> plt.Figure:
+    """Left: test error with one block deleted, per network (columns deleted, error; the row
+    "none" is the intact network). Right: a ResNet's error with several blocks deleted at
+    random (columns deleted blocks, error): the lesion study of Veit et al. 2016."""
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [2.2, 1]}
+    )
+    for i, (network, table) in enumerate(single.items()):
+        intact = table.loc[table.deleted == "none", "error"].item()
+        rows = table[table.deleted != "none"]
+        left.plot(
+            rows.deleted, rows.error, "o-", color=f"C{i}", label=f"{network}, one block deleted"
+        )
+        left.axhline(intact, color=f"C{i}", ls="--", lw=1, label=f"{network}, intact")
+    left.axhline(chance, color="0.5", ls=":", lw=1, label="chance (10 classes)")
+    left.set_ylabel("test error (%)")
+    left.set_xlabel("deleted block")
+    left.tick_params(axis="x", rotation=60, labelsize=8)
+    left.set_ylim(0, 100)
+    left.legend(fontsize=7)
+    sns.stripplot(data=random, x="deleted blocks", y="error", color="C1", size=5, ax=right)
+    right.axhline(chance, color="0.5", ls=":", lw=1)
+    right.set_ylim(0, 100)
+    right.set_ylabel("test error (%)")
+    right.set_xlabel(f"{list(single)[-1]}: blocks deleted at random")
+    fig.tight_layout()
+    save(fig, name)
+    return fig

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
-from reslab import checks, grads, models
+from reslab import checks, grads, models, variants
 
 # --- 00 · prepare_images -------------------------------------------------------------------
 
@@ -599,6 +599,79 @@ WRONG_TRUNK = {
     "returns_layer": (lambda s: keras.layers.Dense(3), "Expected a keras.Model"),
 }
 
+# --- 11 · squeeze-and-excitation -----------------------------------------------------------
+
+
+def _se(x, r, pool=layers.GlobalAveragePooling2D, units=None, relu="relu", gate="sigmoid", add=0):
+    c = x.shape[-1]
+    s = pool(keepdims=True)(x) if pool else x
+    s = layers.Dense(units or c // r, activation=relu)(s)
+    s = layers.Dense(c, activation=gate)(s)
+    return x + s if add else x * s
+
+
+def _se_flat(x, r):  # pooled to a vector, reshaped back
+    c = x.shape[-1]
+    s = layers.Dense(c // r, activation="relu")(layers.GlobalAveragePooling2D()(x))
+    s = layers.Reshape((1, 1, c))(layers.Dense(c, activation="sigmoid")(s))
+    return layers.Multiply()([x, s])
+
+
+def _se_conv(x, r):  # 1×1 convolutions on the pooled map, keras.ops, no biases
+    c = x.shape[-1]
+    s = keras.ops.mean(x, axis=(1, 2), keepdims=True)
+    s = layers.ReLU()(layers.Conv2D(c // r, 1, use_bias=False)(s))
+    return keras.ops.multiply(layers.Conv2D(c, 1, use_bias=False, activation="sigmoid")(s), x)
+
+
+def _se_sequential(x, r):
+    c = x.shape[-1]
+    excite = keras.Sequential(
+        [
+            layers.GlobalAveragePooling2D(keepdims=True),
+            layers.Dense(c // r, activation="relu"),
+            layers.Dense(c, activation="sigmoid"),
+        ]
+    )
+    return x * excite(x)
+
+
+def _se_bn(x, r):
+    s = layers.Dense(x.shape[-1] // r)(layers.GlobalAveragePooling2D(keepdims=True)(x))
+    s = layers.ReLU()(layers.BatchNormalization()(s))
+    return x * layers.Dense(x.shape[-1], activation="sigmoid")(s)
+
+
+RIGHT_SE = {
+    "reference": lambda x, r: variants.squeeze_excite(x, r),
+    "flat_and_reshape": _se_flat,
+    "conv_1x1_ops": _se_conv,
+    "sequential": _se_sequential,
+    "keepdims": _se,
+}
+
+WRONG_SE = {
+    "softmax_gate": (lambda x, r: _se(x, r, gate="softmax"), "softmax"),
+    "tanh_gate": (lambda x, r: _se(x, r, gate="tanh"), "Fig. 3"),
+    "no_relu": (lambda x, r: _se(x, r, relu=None), "no ReLU"),
+    "max_pool": (lambda x, r: _se(x, r, pool=layers.GlobalMaxPooling2D), "maximum"),
+    "no_squeeze": (lambda x, r: _se(x, r, pool=None), "every position"),
+    "times_ratio": (lambda x, r: _se(x, r, units=x.shape[-1] * r), "instead of dividing"),
+    "ratio_as_units": (lambda x, r: _se(x, r, units=r), "8 units; yours has 3"),
+    "adds_weights": (lambda x, r: _se(x, r, add=True), "adds the channel"),
+    "adds_x_back": (lambda x, r: x + variants.squeeze_excite(x, r), "shortcut belongs"),
+    "height_as_channels": (
+        lambda x, r: x * layers.Dense(x.shape[1])(layers.GlobalAveragePooling2D()(x)),
+        "x.shape[-1]",
+    ),
+    "returns_weights": (
+        lambda x, r: layers.Dense(x.shape[-1])(layers.GlobalAveragePooling2D()(x)),
+        "channel weights",
+    ),
+    "batch_norm": (_se_bn, "not part of SE"),
+    "returns_model": (lambda x, r: keras.Model(x, x), "output tensor"),
+}
+
 # --- the room ------------------------------------------------------------------------------
 
 ROOM = [  # (checker, right answers, wrong answers with the words their message must name)
@@ -614,6 +687,7 @@ ROOM = [  # (checker, right answers, wrong answers with the words their message 
     (checks.check_phase_two, RIGHT_PHASE, WRONG_PHASE),
     (checks.check_grad_cam, RIGHT_CAM, WRONG_CAM),
     (checks.check_keras_trunk, RIGHT_TRUNK, WRONG_TRUNK),
+    (checks.check_squeeze_excite, RIGHT_SE, WRONG_SE),
 ]
 RIGHT = [(checker, right) for checker, right, _ in ROOM]
 WRONG = [(checker, wrong) for checker, _, wrong in ROOM]

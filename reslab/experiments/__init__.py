@@ -97,7 +97,6 @@ def degradation(args: argparse.Namespace) -> pd.DataFrame:
     (x_train, y_train), (x_test, y_test) = data.fashion_mnist_32(
         args.train_samples, args.test_samples, seed=args.seed
     )
-    steps = args.epochs * -(-len(x_train) // args.batch_size)
     rows = _finished_rows(args)
     done = {row["model"] for row in rows}
     for depth in args.depths:
@@ -114,18 +113,7 @@ def degradation(args: argparse.Namespace) -> pd.DataFrame:
             else:
                 build = models.cifar_resnet if residual else models.plain_cifar
                 model = build(depth, input_shape=(32, 32, 1), widths=tuple(args.widths))
-            start = time.monotonic()
-            history = train.fit_sgd(
-                model,
-                (x_train, y_train),
-                (x_test, y_test),
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                learning_rate=step_schedule(args.learning_rate, steps),
-                weight_decay=args.weight_decay,
-                callbacks=[EpochLog(name, args.epochs)],
-            )
-            seconds = time.monotonic() - start
+            history, seconds = fit_recipe(model, (x_train, y_train), (x_test, y_test), args, name)
             for epoch in range(args.epochs):
                 rows.append(
                     {
@@ -141,9 +129,30 @@ def degradation(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fit_recipe(
+    model: keras.Model, train_data: tuple, test_data: tuple, args: argparse.Namespace, name: str
+) -> tuple[dict[str, list[float]], float]:
+    """Train with SGD, the step schedule and weight decay of `args` (epochs, batch size,
+    learning rate, weight decay), logging each epoch; return the history and the seconds."""
+    steps = args.epochs * -(-len(train_data[0]) // args.batch_size)
+    start = time.monotonic()
+    history = train.fit_sgd(
+        model,
+        train_data,
+        test_data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=step_schedule(args.learning_rate, steps),
+        weight_decay=args.weight_decay,
+        callbacks=[EpochLog(name, args.epochs)],
+    )
+    return history, time.monotonic() - start
+
+
 def _finished_rows(args: argparse.Namespace, by: str = "model") -> list[dict]:
     """Rows a previous run with the same arguments wrote: by "model", those of nets it
-    finished (a cut-off run resumes net by net); by "epoch", all of them (it resumes epoch by
+    finished (a cut-off run resumes net by net); by "run", those of the (kind, seed) pairs it
+    finished; by "epoch", all of them (it resumes epoch by
     epoch from its checkpoint). Nothing if the arguments differ."""
     out = Path(args.out)
     if not out.with_suffix(".csv").exists() or not out.with_suffix(".json").exists():
@@ -154,6 +163,9 @@ def _finished_rows(args: argparse.Namespace, by: str = "model") -> list[dict]:
     table = pd.read_csv(out.with_suffix(".csv"))
     if by == "epoch":
         return table.to_dict("records")
+    if by == "run":  # one net per (kind, seed); a finished one has all its epochs
+        counts = table.groupby(["kind", "seed"])["epoch"].transform("count")
+        return table[counts == args.epochs].to_dict("records")
     counts = table.groupby("model")["epoch"].count()
     finished = counts[counts == args.epochs].index
     return table[table.model.isin(finished)].to_dict("records")
@@ -432,9 +444,10 @@ def parser() -> argparse.ArgumentParser:
     cif.add_argument("--stop-after", type=int, help="stop after this many epochs; rerun to go on")
     cif.add_argument("--out", default="figures/results/07_cifar")
     cif.set_defaults(run=cifar)
-    from reslab.experiments import transfer  # its runners import this module's helpers
+    from reslab.experiments import successors, transfer  # they import this module's helpers
 
     transfer.add_commands(commands)
+    successors.add_commands(commands)
     return main
 
 
