@@ -8,10 +8,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 BOOK_DIR ?= build/book
 STUDENT_DIR ?= build/student
+# The course's own Jupyter settings, in its virtual environment (the learner's are untouched):
+# the file browser shows the notebooks, not the website's configuration beside them, and
+# JupyterLab does not ask about fetching news on first start.
+JUPYTER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.json \
+  $(VENV)/share/jupyter/lab/settings/overrides.d/reslab.json
 
 .PHONY: setup data browser lab book student prefetch test lint clean
 
-setup: $(STAMP) data
+setup: $(STAMP) data $(JUPYTER_SETTINGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +26,12 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
+
+$(VENV)/etc/jupyter/jupyter_server_config.json: tools/jupyter/jupyter_server_config.json $(STAMP)
+	mkdir -p $(@D) && cp $< $@
+
+$(VENV)/share/jupyter/lab/settings/overrides.d/reslab.json: tools/jupyter/lab_overrides.json $(STAMP)
+	mkdir -p $(@D) && cp $< $@
 
 # Fashion-MNIST from Debian's dataset-fashion-mnist when it is in none of the usual
 # places (reslab.data searches them); elsewhere the notebooks download it through Keras.

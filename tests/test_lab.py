@@ -75,3 +75,14 @@ def test_jupyterlab_serves_the_course(lab):
 
     status, page = lab("/lab")
     assert status == 200 and b"JupyterLab" in page
+
+
+def test_the_file_browser_shows_the_course_not_the_website_configuration(lab):
+    """The course's settings (installed into .venv by `make setup`) hide the website's files
+    and switch off the first-run question about Jupyter news."""
+    served = {item["name"] for item in json.loads(lab("/api/contents")[1])["content"]}
+    assert served == {p.name for p in NOTEBOOKS.glob("*.ipynb")} | {"intro.md"}
+    settings = json.loads(lab("/lab/api/settings/@jupyterlab/apputils-extension:notification")[1])
+    defaults = settings["schema"]["properties"]  # the overrides become the defaults
+    assert defaults["fetchNews"]["default"] == "false"
+    assert defaults["checkForUpdates"]["default"] is False
