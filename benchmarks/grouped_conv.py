@@ -1,5 +1,5 @@
-"""ResNeXt's grouped 3×3 convolution, two ways, side by side: Keras's Conv2D(groups=...) and
-the split-convolve-concatenate form of Xie et al. 2017, Fig. 3b (what reslab.variants uses).
+"""ResNeXt's grouped 3×3 convolution (Xie et al. 2017, Fig. 3c), two ways, side by side: Keras's
+Conv2D(groups=...) and split-convolve-concatenate (what reslab.variants uses).
 
     .venv/bin/python benchmarks/grouped_conv.py [--groups 8] [--channels 64] [--steps 5]
 

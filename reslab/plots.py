@@ -281,33 +281,45 @@ def seed_spread(final: pd.DataFrame, name: str, title: str = "") -> plt.Figure:
     return fig
 
 
+def _block_number(name: str, per_stage: int) -> int:
+    """conv3_block2 → its place in the network (1-based), with `per_stage` blocks a stage."""
+    stage, block = name.removeprefix("conv").split("_block")
+    return (int(stage) - 2) * per_stage + int(block)
+
+
 def lesion_errors(
-    single: Mapping[str, pd.DataFrame], random: pd.DataFrame, name: str, chance: float = 90.0
+    panels: Mapping[str, Mapping[str, pd.DataFrame]],
+    random: pd.DataFrame,
+    random_label: str,
+    name: str,
+    chance: float = 90.0,
 ) -> plt.Figure:
-    """Left: test error with one block deleted, per network (columns deleted, error; the row
-    "none" is the intact network). Right: a ResNet's error with several blocks deleted at
-    random (columns deleted blocks, error): the lesion study of Veit et al. 2016."""
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [2.2, 1]}
+    """The lesion study of Veit et al. 2016. One panel per group of networks: test error with
+    one block deleted, against the block's place (tables with columns deleted, error; the row
+    "none" is the intact network, drawn dashed). Last panel: error with several blocks
+    deleted at random (columns deleted blocks, error)."""
+    fig, axes = plt.subplots(
+        1, len(panels) + 1, figsize=(4.2 * len(panels) + 3.2, 3.8), sharey=True
     )
-    for i, (network, table) in enumerate(single.items()):
-        intact = table.loc[table.deleted == "none", "error"].item()
-        rows = table[table.deleted != "none"]
-        left.plot(
-            rows.deleted, rows.error, "o-", color=f"C{i}", label=f"{network}, one block deleted"
-        )
-        left.axhline(intact, color=f"C{i}", ls="--", lw=1, label=f"{network}, intact")
-    left.axhline(chance, color="0.5", ls=":", lw=1, label="chance (10 classes)")
-    left.set_ylabel("test error (%)")
-    left.set_xlabel("deleted block")
-    left.tick_params(axis="x", rotation=60, labelsize=8)
-    left.set_ylim(0, 100)
-    left.legend(fontsize=7)
+    for ax, (title, tables) in zip(axes, panels.items(), strict=False):
+        for i, (network, table) in enumerate(tables.items()):
+            intact = table.loc[table.deleted == "none", "error"].item()
+            rows = table[table.deleted != "none"]
+            per_stage = max(int(d.split("_block")[1]) for d in rows.deleted)
+            where = [_block_number(d, per_stage) for d in rows.deleted]
+            ax.plot(where, rows.error, "o-", ms=4, color=f"C{i}", label=f"{network}, one deleted")
+            ax.axhline(intact, color=f"C{i}", ls="--", lw=1, label=f"{network}, intact")
+        ax.axhline(chance, color="0.5", ls=":", lw=1, label="chance")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("deleted block (1 = first)")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("test error (%)")
+    axes[0].set_ylim(0, 100)
+    right = axes[-1]
     sns.stripplot(data=random, x="deleted blocks", y="error", color="C1", size=5, ax=right)
     right.axhline(chance, color="0.5", ls=":", lw=1)
-    right.set_ylim(0, 100)
-    right.set_ylabel("test error (%)")
-    right.set_xlabel(f"{list(single)[-1]}: blocks deleted at random")
+    right.set_title(random_label, fontsize=10)
+    right.set_xlabel("blocks deleted at random")
     fig.tight_layout()
     save(fig, name)
     return fig

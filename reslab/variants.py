@@ -18,7 +18,7 @@ KINDS = ("plain", "resnet", "highway", "wide", "resnext", "se", "stochastic", "d
 def highway_block(x, filters: int, stride: int = 1, gate_bias: float = -1.0, name: str = "block"):
     """A highway block (Srivastava et al. 2015): y = T·H(x) + (1 − T)·x, where the gate
     T = sigmoid(1×1 conv of x) is learned per position and channel. Its bias starts
-    negative, so the block starts by mostly carrying x (their §2.2). H is the plain block's
+    negative, so the block starts by mostly carrying x (their Eq. 3, §2.2). H is the plain block's
     two conv layers; where the shape changes, x is carried as option A carries it."""
     carry = blocks.shortcut_path(x, filters, stride, "A", name)
     gate = layers.Conv2D(
@@ -36,14 +36,15 @@ def highway_block(x, filters: int, stride: int = 1, gate_bias: float = -1.0, nam
 
 
 def resnext_block(x, filters: int, stride: int = 1, cardinality: int = 8, name: str = "block"):
-    """ResNeXt's block (Xie et al. 2017, Fig. 3c): a bottleneck whose 3×3 convolution is split
+    """ResNeXt's block (Xie et al. 2017, Fig. 3c, §3.3): a bottleneck whose 3×3 convolution is split
     into `cardinality` groups (a grouped convolution). Here the block outputs 2·`filters`
     channels, as wide inside as out, with a projection shortcut where the shape changes
     (option B)."""
     out = 2 * filters
     short = blocks.shortcut_path(x, out, stride, "B", name, use_bias=False)
     y = blocks._conv_bn_relu(x, out, 1, 1, f"{name}_1", use_bias=False)
-    # The grouped 3×3 as Fig. 3b draws it: split the channels, convolve each group, concatenate.
+    # Fig. 3c's grouped 3×3, computed by splitting the channels, convolving each group and
+    # concatenating.
     # It computes what Conv2D(groups=cardinality) computes, about 100× faster in training on
     # TensorFlow's CPU kernels (benchmarks/grouped_conv.py).
     size = out // cardinality

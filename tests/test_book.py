@@ -93,7 +93,7 @@ def site(tmp_path_factory) -> Path:
 def test_toc_lists_every_notebook_in_syllabus_order():
     toc = yaml.safe_load((NOTEBOOKS / "_toc.yml").read_text())
     assert toc["root"] == "intro"
-    assert [chapter["file"] for chapter in toc["chapters"]] == STEMS
+    assert [chapter["file"] for chapter in toc["chapters"]] == [*STEMS, "instructor"]
 
 
 def test_landing_page_and_readme_link_every_notebook_in_order():
@@ -106,7 +106,7 @@ def test_landing_page_and_readme_link_every_notebook_in_order():
 
 
 def test_every_notebook_has_a_page(site):
-    for stem in ["index", "intro", *STEMS]:
+    for stem in ["index", "intro", *STEMS, "instructor"]:
         assert (site / f"{stem}.html").is_file(), f"missing page {stem}.html"
 
 
@@ -216,9 +216,10 @@ def open_page(browser, name: str, width: int, height: int):
     return page, problems
 
 
-PAGES = [("intro", "ResLab: residual networks, hands-on", 0, True)] + [
-    (path.stem, first_heading(path), png_outputs(path), has_math(path)) for path in COURSE
-]
+PAGES = [
+    ("intro", "ResLab: residual networks, hands-on", 0, True),
+    ("instructor", "For instructors", 0, False),
+] + [(path.stem, first_heading(path), png_outputs(path), has_math(path)) for path in COURSE]
 
 
 @pytest.mark.parametrize(("name", "title", "figures", "math"), PAGES, ids=[p[0] for p in PAGES])

@@ -226,34 +226,49 @@ def test_02_longer_run_test_errors_as_the_notebook_reads_them(long02):
     assert gaps.min() > 2 and gaps.max() < 10.5  # "2.5 to 10 points"
 
 
+FIG4_RUNS = {0: "02_fig4", 1: "02_fig4_seed1"}
+
+
 @pytest.fixture(scope="module")
-def fig4() -> pd.DataFrame:
-    table = pd.read_csv(RESULTS / "02_fig4.csv")
-    return experiments.final_errors(table)
+def fig4() -> dict[int, pd.DataFrame]:
+    return {
+        seed: experiments.final_errors(pd.read_csv(RESULTS / f"{name}.csv"))
+        for seed, name in FIG4_RUNS.items()
+    }
 
 
 def test_02_fig4_miniature_was_run_as_the_page_says():
     """ "plain-18, plain-34, ResNet-18 and ResNet-34 in Table 1's layout ... at a quarter of the
-    width, on Fashion-MNIST at 32×32"; "One seed, a committed run on a 2-core CPU"."""
-    record = json.loads((RESULTS / "02_fig4.json").read_text())
-    args = record["arguments"]
-    assert args["layout"] == "imagenet" and args["width"] == 0.25 and args["depths"] == [18, 34]
-    assert args["train_samples"] == 20_000 and args["epochs"] == 12 and args["seed"] == 0
-    assert 12 * -(-args["train_samples"] // args["batch_size"]) == 3_756  # "3,756 iterations"
-    assert "CPU, 2 cores" in record["hardware"]
+    width, on Fashion-MNIST at 32×32"; "Two seeds (0 and 1), committed runs on a 2-core CPU"."""
+    for seed, name in FIG4_RUNS.items():
+        record = json.loads((RESULTS / f"{name}.json").read_text())
+        args = record["arguments"]
+        assert args["layout"] == "imagenet" and args["width"] == 0.25
+        assert args["depths"] == [18, 34] and args["seed"] == seed
+        assert args["train_samples"] == 20_000 and args["epochs"] == 12
+        assert 12 * -(-args["train_samples"] // args["batch_size"]) == 3_756  # "3,756 iterations"
+        assert "CPU, 2 cores" in record["hardware"]
 
 
 def test_02_fig4_miniature_plain_34_degrades_resnet_34_does_not_catch_up(fig4):
-    """ "plain-34 ends at 24.3 % training error against plain-18's 10.2 %"; "ResNet-34 ends
-    at 9.3 %, far below plain-34 but above ResNet-18's 7.4 %"; test errors "within about half
-    a point of each other (12.8 to 13.2 %) except plain-34's 23.1 %"."""
-    train_err, test_err = fig4["train error %"].round(1), fig4["test error %"].round(1)
-    assert (train_err["plain-18"], train_err["plain-34"]) == (10.2, 24.3)
-    assert (train_err["ResNet-18"], train_err["ResNet-34"]) == (7.4, 9.3)
-    assert train_err["ResNet-34"] < train_err["plain-34"] - 10
-    assert train_err["ResNet-18"] < train_err["ResNet-34"]  # unlike Table 2
-    others = test_err.drop("plain-34")
-    assert others.max() - others.min() < 0.5 and round(test_err["plain-34"], 1) == 23.1
+    """ "plain-34 ends at 24.3 % training error with both seeds, against plain-18's 10.2 and
+    10.3 %"; "loss (5.2 and 6.0, against 0.4)"; "ResNet-34 ends at 9.3 and 8.6 %, far below
+    plain-34, but above ResNet-18's 7.4 and 7.2 %"; the other test errors "between 12.4 and
+    14.6 %", "plain-34's at 23.1 and 24.4 %"."""
+    train = {s: t["train error %"].round(1) for s, t in fig4.items()}
+    test = {s: t["test error %"] for s, t in fig4.items()}
+    assert [train[s]["plain-34"] for s in (0, 1)] == [24.3, 24.3]
+    assert [train[s]["plain-18"] for s in (0, 1)] == [10.2, 10.3]
+    assert [round(fig4[s].loss["plain-34"], 1) for s in (0, 1)] == [5.2, 6.0]
+    assert all(round(fig4[s].loss["plain-18"], 1) == 0.4 for s in (0, 1))
+    assert [train[s]["ResNet-34"] for s in (0, 1)] == [9.3, 8.6]
+    assert [train[s]["ResNet-18"] for s in (0, 1)] == [7.4, 7.2]
+    for s in (0, 1):
+        assert train[s]["ResNet-34"] < train[s]["plain-34"] - 10
+        assert train[s]["ResNet-18"] < train[s]["ResNet-34"]  # unlike Table 2
+        others = test[s].drop("plain-34")
+        assert others.min() >= 12.4 and others.max() <= 14.6
+    assert [round(test[s]["plain-34"], 1) for s in (0, 1)] == [23.1, 24.4]
 
 
 # --- 03 · the identity block ------------------------------------------------------------------
@@ -807,3 +822,89 @@ def test_08_most_mistakes_are_between_kinds_of_footwear(nb08):
     assert among_footwear > sum(wrong.values()) / 2
     assert len(nb08["worst_mistakes"]) == 8
     assert all(set(pair) <= footwear for pair in nb08["worst_mistakes"])
+
+
+# --- 11 · after ResNet --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def successors_run() -> pd.DataFrame:
+    from reslab.experiments import successors
+
+    return successors.final_errors(pd.read_csv(RESULTS / "11_successors.csv"))
+
+
+def test_11_successors_run_was_run_as_the_page_says():
+    """ "4,000 Fashion-MNIST training images padded to 32×32, 4 epochs, batch 64, ... learning
+    rate 0.05 ..., weight decay 1e-4; 2,000 test images; seeds 0, 1, 2"; "eight networks"."""
+    args = json.loads((RESULTS / "11_successors.json").read_text())["arguments"]
+    assert (args["train_samples"], args["test_samples"], args["epochs"]) == (4000, 2000, 4)
+    assert (args["batch_size"], args["learning_rate"], args["weight_decay"]) == (64, 0.05, 1e-4)
+    assert args["seeds"] == [0, 1, 2] and len(args["kinds"]) == 8
+
+
+def test_11_at_this_budget_wide_is_best_and_stochastic_depth_worst(successors_run):
+    """ "the wide net has the lowest mean test error and by far the smallest spread"; "with
+    seed 1, plain-20 and ResNet-20 edge below it"; "stochastic depth is the worst with every
+    seed"; "plain-20, ResNet-20 and SE-ResNet-20 are within one point of each other on
+    average, and each moves by more than that between seeds"; "highway and DenseNet end about
+    4 and 3 points behind ResNet-20"."""
+    errors = successors_run.pivot(index="seed", columns="kind", values="test error %")
+    assert errors.mean().idxmin() == "wide"
+    assert errors.loc[1, "plain"] < errors.loc[1, "wide"] > errors.loc[1, "resnet"]
+    assert (errors.idxmax(axis=1) == "stochastic").all()
+    assert errors["stochastic"].min() > errors.drop(columns="stochastic").max().max()
+    assert errors.std()["wide"] < 0.5 and errors.std().drop("wide").min() > 0.9
+    mean = errors.mean()
+    assert mean[["plain", "resnet", "se"]].max() - mean[["plain", "resnet", "se"]].min() < 1
+    for kind in ("plain", "resnet", "se"):
+        assert errors[kind].max() - errors[kind].min() > 1
+    assert round(mean["highway"] - mean["resnet"]) == 4
+    assert round(mean["densenet"] - mean["resnet"]) == 3
+    assert round(mean["resnext"] - mean["resnet"], 1) == 1.6
+    assert [round(mean[k], 1) for k in ("wide", "plain", "resnet", "se", "stochastic")] == [
+        16.9,
+        17.8,
+        18.2,
+        18.7,
+        27.1,
+    ]
+    assert round(errors.std()["wide"], 1) == 0.2
+    assert errors.std().drop("wide").between(0.9, 2).all()  # "1 to 2 for the others"
+    first = successors_run.drop_duplicates("kind").set_index("kind")
+    assert round(first.params["wide"] / first.params["resnet"], 1) == 2.5
+    assert round(first.mult_adds["wide"] / first.mult_adds["resnet"], 1) == 2.6
+
+
+@pytest.fixture(scope="module")
+def nb11() -> dict:
+    return _json("11_after_resnet")
+
+
+def test_11_lesion_plain_nets_fall_to_chance_the_deep_resnet_mostly_does_not(nb11):
+    """The lesion study's reading: plain-20 "from 19.8 % to between 81.8 and 97.6 %";
+    "Plain-56 ... 72.6 % intact"; ResNet-56, "any one of the 18 blocks of conv3 and conv4 ...
+    between 25.8 and 32.2 % (27.4 % intact)", "the median over all 27 blocks costs 1.8 points";
+    "one of ResNet-56's first three blocks ... 77 to 91 %"; ResNet-20, "median deletion costs
+    25 points, from 23.4 % (its last block deleted) to 87.0 % (its first)"; "one block
+    deleted at random costs ResNet-56 at most 3.8 points in four draws; with two or more,
+    some draws ... go to chance"; "500 test images"."""
+    assert nb11["lesion test images"] == 500
+    single = {name: pd.Series(errors) for name, errors in nb11["single"].items()}
+    plain = single["plain-20"]
+    assert plain["none"] == 19.8 and (plain.drop("none").min(), plain.max()) == (81.8, 97.6)
+    assert single["plain-56"]["none"] == 72.6
+    deep = single["ResNet-56"]
+    assert deep["none"] == 27.4 and len(deep) == 28
+    later = deep[[name for name in deep.index if name.startswith(("conv3", "conv4"))]]
+    assert len(later) == 18 and (later.min(), later.max()) == (25.8, 32.2)
+    assert round(deep.drop("none").median() - deep["none"], 1) == 1.8
+    first = deep[["conv2_block1", "conv2_block2", "conv2_block3"]]
+    assert round(first.min()) == 77 and round(first.max()) == 91
+    shallow = single["ResNet-20"].drop("none")
+    assert round(shallow.median() - single["ResNet-20"]["none"]) == 25
+    assert (shallow.idxmin(), shallow.min()) == ("conv4_block3", 23.4)
+    assert (shallow.idxmax(), shallow.max()) == ("conv2_block1", 87.0)
+    several = {int(k): v for k, v in nb11["random ResNet-56"].items()}
+    assert len(several[1]) == 4 and round(max(several[1]) - deep["none"], 1) == 3.8
+    assert all(max(several[k]) >= 88 for k in (2, 4, 8))

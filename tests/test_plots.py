@@ -58,3 +58,40 @@ def test_error_curves_draw_training_dashed_and_held_out_bold_per_panel(figures):
     assert first.get_yscale() == "linear"
     log = plots.error_curves({"plain": runs}, "err_log", log_y=True)
     assert log.axes[0].get_yscale() == "log"
+
+
+def test_seed_spread_draws_a_dot_per_seed_and_labels_costs(figures):
+    final = pd.DataFrame(
+        {
+            "kind": ["a", "a", "b", "b"],
+            "seed": [0, 1, 0, 1],
+            "test error %": [10.0, 12.0, 20.0, 22.0],
+            "params": [1e6, 1e6, 2.5e5, 2.5e5],
+            "mult_adds": [4e7, 4e7, 8e7, 8e7],
+        }
+    )
+    fig = plots.seed_spread(final, "spread")
+    assert (figures / "spread.png").exists()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["a  (1.00 M, 40 M)", "b  (0.25 M, 80 M)"]
+    means = fig.axes[0].collections[-1].get_offsets()
+    np.testing.assert_allclose(np.asarray(means)[:, 0], [11.0, 21.0])
+
+
+def test_lesion_errors_places_each_deleted_block_by_its_number(figures):
+    resnet = pd.DataFrame(
+        {
+            "deleted": ["none", "conv2_block1", "conv2_block2", "conv3_block1", "conv3_block2"],
+            "error": [10.0, 40.0, 12.0, 30.0, 11.0],
+        }
+    )
+    plain = pd.DataFrame(
+        {"deleted": ["none", "conv2_block2", "conv3_block2"], "error": [9.0, 90, 88]}
+    )
+    random = pd.DataFrame({"deleted blocks": [1, 1, 2], "error": [12.0, 15.0, 30.0]})
+    fig = plots.lesion_errors({"4 blocks": {"plain": plain, "ResNet": resnet}}, random, "r", "les")
+    assert (figures / "les.png").exists()
+    lines = fig.axes[0].get_lines()
+    np.testing.assert_allclose(lines[0].get_xdata(), [2, 4])  # plain: no block 1 or 3
+    np.testing.assert_allclose(lines[2].get_xdata(), [1, 2, 3, 4])
+    assert lines[1].get_ydata()[0] == 9.0  # the intact plain net, dashed
