@@ -81,13 +81,15 @@ def random_deletions(
     model: keras.Model, x, y, counts: tuple[int, ...], draws: int, seed: int = 0
 ) -> pd.DataFrame:
     """Test error % with `count` blocks chosen at random deleted together, `draws` times per
-    count (Veit et al. 2016, Fig. 5a)."""
+    count, and which blocks they were (Veit et al. 2016, Fig. 5a)."""
     rng = np.random.default_rng(seed)
     names = block_names(model)
     rows = []
     for count in counts:
         for _ in range(draws):
-            chosen = sorted(rng.choice(len(names), count, replace=False))
-            lesioned = delete_blocks(model, [names[i] for i in chosen])
-            rows.append({"deleted blocks": count, "error": test_error(lesioned, x, y)})
+            chosen = [names[i] for i in sorted(rng.choice(len(names), count, replace=False))]
+            lesioned = delete_blocks(model, chosen)
+            rows.append(
+                {"deleted blocks": count, "blocks": chosen, "error": test_error(lesioned, x, y)}
+            )
     return pd.DataFrame(rows)

@@ -292,12 +292,13 @@ def lesion_errors(
     random: pd.DataFrame,
     random_label: str,
     name: str,
+    random_intact: float | None = None,
     chance: float = 90.0,
 ) -> plt.Figure:
     """The lesion study of Veit et al. 2016. One panel per group of networks: test error with
     one block deleted, against the block's place (tables with columns deleted, error; the row
     "none" is the intact network, drawn dashed). Last panel: error with several blocks
-    deleted at random (columns deleted blocks, error)."""
+    deleted at random (columns deleted blocks, error), and that network intact."""
     fig, axes = plt.subplots(
         1, len(panels) + 1, figsize=(4.2 * len(panels) + 3.2, 3.8), sharey=True
     )
@@ -312,12 +313,15 @@ def lesion_errors(
         ax.axhline(chance, color="0.5", ls=":", lw=1, label="chance")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("deleted block (1 = first)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     axes[0].set_ylabel("test error (%)")
     axes[0].set_ylim(0, 100)
     right = axes[-1]
     sns.stripplot(data=random, x="deleted blocks", y="error", color="C1", size=5, ax=right)
-    right.axhline(chance, color="0.5", ls=":", lw=1)
+    right.axhline(chance, color="0.5", ls=":", lw=1, label="chance")
+    if random_intact is not None:
+        right.axhline(random_intact, color="C1", ls="--", lw=1, label="intact")
+    right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     right.set_title(random_label, fontsize=10)
     right.set_xlabel("blocks deleted at random")
     fig.tight_layout()
