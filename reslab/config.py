@@ -42,6 +42,7 @@ class Profile:
     cifar_test: int  # ... and are tested on
     cifar_epochs: int
     cifar_batch: int
+    lesion_images: int  # test images per lesioned network (notebook 11 tests about 85)
 
 
 PROFILES: dict[str, Profile] = {
@@ -60,6 +61,7 @@ PROFILES: dict[str, Profile] = {
         cifar_test=256,
         cifar_epochs=1,
         cifar_batch=32,
+        lesion_images=32,
     ),
     "cpu": Profile(
         name="cpu",
@@ -76,6 +78,7 @@ PROFILES: dict[str, Profile] = {
         cifar_test=500,
         cifar_epochs=3,
         cifar_batch=32,
+        lesion_images=500,
     ),
     "gpu": Profile(
         name="gpu",
@@ -92,6 +95,7 @@ PROFILES: dict[str, Profile] = {
         cifar_test=10_000,
         cifar_epochs=30,
         cifar_batch=128,
+        lesion_images=2000,
     ),
 }
 
