@@ -307,3 +307,15 @@ def test_student_checkers_still_run(student, monkeypatch):
         for output in cell.outputs
     ]
     assert verdicts and all("Not attempted yet" in verdict for verdict in verdicts), verdicts
+
+
+def test_site_ships_only_what_its_pages_load(site):
+    """MathJax without its unused components, no source maps, no TrueType font copies
+    (notebooks/_ext/reslab_site.py): 18 MB instead of 35 MB."""
+    files = [p for p in site.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.suffix == ".map"]
+    mathjax = sum(
+        p.stat().st_size for p in (site / "_static" / "mathjax").rglob("*") if p.is_file()
+    )
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file() and mathjax < 8e6
+    assert sum(p.stat().st_size for p in files) < 20e6
