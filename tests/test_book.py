@@ -233,6 +233,10 @@ def test_page_renders_in_a_browser(browser, name, title, figures, math):
         ".filter(img => img.complete && img.naturalWidth > 0).length"
     )
     assert loaded == figures, f"{loaded} of {figures} figures loaded"
+    alts = page.evaluate(
+        "() => [...document.querySelectorAll('article .cell_output img')].map(i => i.alt)"
+    )
+    assert all(len(alt) > 40 and not alt.endswith(".png") for alt in alts), alts  # described
     rendered = page.locator("mjx-container").count()
     assert (rendered > 0) == math, f"{rendered} formulas rendered"
     assert page.locator("mjx-merror").count() == 0, "MathJax could not typeset a formula"
