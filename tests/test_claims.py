@@ -402,14 +402,16 @@ def nb05() -> dict:
 
 
 def test_05_stage_costs_of_one_order_conv4_most_parameters_in_the_late_stages(nb05):
-    """ "The stages' costs are of the same order"; "conv4, with six blocks, costs most"; "conv5
-    alone holds 15.0 M of the 25.6 M, conv4 7.1 M, the classifier 2.0 M"."""
+    """ "The four stages' costs are of the same order (... the stem's and the head's are far
+    smaller)"; "conv4, with six blocks, costs most"; "conv5 alone holds 15.0 M of the 25.6 M,
+    conv4 7.1 M, the classifier 2.0 M"."""
     stages = nb05["stages"]
     costs = {name: stage["mult_adds (G)"] for name, stage in stages.items()}
     blocks = {name: costs[name] for name in ("conv2", "conv3", "conv4", "conv5")}
     assert max(blocks, key=blocks.get) == "conv4" and max(blocks.values()) < 3 * min(
         blocks.values()
     )
+    assert max(costs["conv1"], costs["predictions"]) < min(blocks.values()) / 5
     params = {name: stage["parameters"] / 1e6 for name, stage in stages.items()}
     assert round(params["conv5"], 1) == 15.0 and round(sum(params.values()), 1) == 25.6
     assert round(params["conv4"], 1) == 7.1 and round(params["predictions"], 1) == 2.0
