@@ -61,8 +61,7 @@ def main() -> None:
     print(f"same kernels, largest output difference: {gap:.1e}")
     for model in contenders.values():
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
-    steps = {name: lambda m=model: m.train_on_batch(x, y) for name, model in contenders.items()}
-    medians = side_by_side.alternate(steps, args.steps)
+    medians = side_by_side.alternate(side_by_side.training_steps(contenders, x, y), args.steps)
     shape = x.shape[1:]
     where = side_by_side.backend()
     print(f"{args.steps} alternating training steps, batch {args.batch}, {shape}, {where}")

@@ -26,6 +26,11 @@ def alternate(contenders: dict[str, Callable[[], object]], steps: int) -> dict[s
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def training_steps(models: dict[str, keras.Model], x, y) -> dict[str, Callable[[], object]]:
+    """One `train_on_batch(x, y)` call per compiled model, ready for `alternate`."""
+    return {name: lambda m=model: m.train_on_batch(x, y) for name, model in models.items()}
+
+
 def backend() -> str:
     """Keras, its backend and the CPU count, for the header line of a benchmark's output."""
     return f"Keras {keras.__version__} ({keras.backend.backend()}), {os.cpu_count()} CPUs"

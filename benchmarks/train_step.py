@@ -45,8 +45,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.uniform(-120, 150, size=(args.batch, *shape)).astype("float32")
     y = keras.utils.to_categorical(rng.integers(0, 1000, args.batch), 1000)
-    steps = {name: lambda m=model: m.train_on_batch(x, y) for name, model in contenders.items()}
-    medians = side_by_side.alternate(steps, args.steps)
+    medians = side_by_side.alternate(side_by_side.training_steps(contenders, x, y), args.steps)
     where = side_by_side.backend()
     print(f"{args.steps} alternating steps, batch {args.batch}, {shape} images, {where}")
     for name, median in medians.items():

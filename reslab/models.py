@@ -48,14 +48,7 @@ def cifar_net(
     (He et al. 2016)."""
     _check_widths(widths)
     inputs = keras.Input(input_shape)
-    x = layers.Conv2D(
-        widths[0],
-        3,
-        padding="same",
-        use_bias=False,
-        kernel_initializer="he_normal",
-        name="conv1_conv",
-    )(inputs)
+    x = blocks._conv(widths[0], 3, 1, "conv1_conv", use_bias=False)(inputs)
     if not preact:
         x = blocks.batch_norm("conv1_bn")(x)
         x = layers.Activation("relu", name="conv1_relu")(x)

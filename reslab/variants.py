@@ -49,15 +49,9 @@ def resnext_block(x, filters: int, stride: int = 1, cardinality: int = 8, name: 
     # on TensorFlow's CPU kernels (benchmarks/results/grouped_conv.txt).
     size = out // cardinality
     groups = [
-        layers.Conv2D(
-            size,
-            3,
-            strides=stride,
-            padding="same",
-            use_bias=False,
-            kernel_initializer="he_normal",
-            name=f"{name}_2_conv_g{g}",
-        )(y[..., g * size : (g + 1) * size])
+        blocks._conv(size, 3, stride, f"{name}_2_conv_g{g}", use_bias=False)(
+            y[..., g * size : (g + 1) * size]
+        )
         for g in range(cardinality)
     ]
     y = layers.Concatenate(name=f"{name}_2_concat")(groups)
