@@ -135,17 +135,40 @@ def gpu_names() -> list[str]:
         return [d.name for d in tf.config.list_physical_devices("GPU")]
 
 
+def in_clone() -> bool:
+    """Whether `reslab` is imported from a clone of the course (an editable install)."""
+    return (ROOT / "pyproject.toml").exists() and (ROOT / "notebooks").is_dir()
+
+
+def workspace() -> Path:
+    """The folder a learner works in: the clone's root, else the current folder.
+
+    Installed from a wheel (Colab, `pip install reslab`), `figures/` and `build/` are
+    written beside the learner's notebook, never inside site-packages.
+    """
+    return ROOT if in_clone() else Path.cwd()
+
+
+def results_dir() -> Path:
+    """The course's committed long-run results (CSV, JSON, weights; read-only).
+
+    In a clone, `figures/results/`; from a wheel, the copy packaged with `reslab`.
+    """
+    if in_clone():
+        return ROOT / "figures" / "results"
+    return Path(__file__).resolve().parent / "results"
+
+
 def figures_dir(profile: Profile | None = None) -> Path:
-    """Where figures are saved: `$RESLAB_FIGURES_DIR`, else `figures/`.
+    """Where figures are saved: `$RESLAB_FIGURES_DIR`, else `figures/` in the workspace.
 
     A `quick` run writes to `build/quick-figures/` instead, so the test run never
     overwrites the committed figures of a real run.
     """
     if os.environ.get(FIGURES_ENV):
         return Path(os.environ[FIGURES_ENV])
-    base = ROOT if (ROOT / "pyproject.toml").exists() else Path.cwd()
     profile = profile or get_profile()
-    return base / ("build/quick-figures" if profile.name == "quick" else "figures")
+    return workspace() / ("build/quick-figures" if profile.name == "quick" else "figures")
 
 
 def save_results(name: str, results: dict, profile: Profile | None = None) -> Path:

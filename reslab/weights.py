@@ -186,7 +186,7 @@ def transplant(source: keras.Model, target: keras.Model) -> int:
 # --- the trunk notebooks 08 and 09 fine-tune: ImageNet's, or the course's own -----------------
 
 COURSE_WIDTH, COURSE_IMAGE_SIZE = 0.25, 96  # what `python -m reslab.experiments pretrain` ran
-COURSE_SOURCE_DIR = config.ROOT / "figures" / "results" / "08_source"
+COURSE_SOURCE_DIR = config.results_dir() / "08_source"
 COURSE_WEIGHTS = COURSE_SOURCE_DIR / "resnet50_w0.25_fashion5_96px.weights.h5"
 
 
