@@ -156,7 +156,7 @@ def gradient_history(frames: Mapping[str, pd.DataFrame], name: str, title: str =
 
 def error_curves(
     panels: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]],
-    name: str,
+    name: str | None,
     title: str = "",
     x_label: str = "epoch",
     held_out: str = "test",
@@ -168,7 +168,7 @@ def error_curves(
     errors of a few percent, where converged runs end.
 
     Each run is a history with `accuracy` and optionally `val_accuracy`; `step` and
-    `val_step` give their x positions (default 1, 2, ...).
+    `val_step` give their x positions (default 1, 2, ...). `name=None` does not save it.
     """
     fig, axes = plt.subplots(
         1, len(panels), figsize=(5.2 * len(panels), 3.8), sharey=True, squeeze=False
@@ -199,7 +199,8 @@ def error_curves(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    save(fig, name)
+    if name:
+        save(fig, name)
     return fig
 
 

@@ -75,6 +75,8 @@ def test_jupyterlab_serves_the_course(lab):
 
     status, page = lab("/lab")
     assert status == 200 and b"JupyterLab" in page
+    # The explorers (reslab.explore) are ipywidgets: JupyterLab must load their manager.
+    assert b"@jupyter-widgets/jupyterlab-manager" in page
 
 
 def test_the_file_browser_shows_the_course_not_the_website_configuration(lab):
