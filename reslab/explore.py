@@ -20,7 +20,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.ticker import MaxNLocator
 
 from reslab import grads, plots
@@ -35,27 +35,30 @@ class Explorer(widgets.VBox):
         self.controls, self._compute = dict(controls), compute
         self.result: Any = None
         self.figure: plt.Figure | None = None
+        self.png = b""
         output = widgets.interactive_output(self._update, self.controls)  # draws the first state
         layout = widgets.Layout(flex_flow="row wrap")
         super().__init__([widgets.Box(list(self.controls.values()), layout=layout), output])
-        self.snapshot = self._png()
+        self.snapshot = base64.b64encode(self.png).decode()
         plots.save(self.figure, name)  # the first state, for the website and the README
 
     def _update(self, **values: Any) -> None:
         self.figure, self.result = self._compute(**values)
-        display(self.figure)
+        self.png = _png(self.figure)
         plt.close(self.figure)
+        display(Image(self.png))  # a PNG, whatever matplotlib backend the kernel runs
         if isinstance(self.result, pd.DataFrame):
             display(self.result.round(2))
-
-    def _png(self) -> str:
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-        return base64.b64encode(buffer.getvalue()).decode()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = super()._repr_mimebundle_(**kwargs)
         return {**bundle, "image/png": self.snapshot}  # JupyterLab prefers the live widget
+
+
+def _png(figure: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 # --- notebook 01: the gradient-norm profile of a plain network --------------------------------

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -23,10 +24,15 @@ def free_port() -> int:
 
 @pytest.fixture
 def lab(tmp_path):
+    yield from serve_lab(NOTEBOOKS, tmp_path)
+
+
+def serve_lab(root: Path, tmp_path: Path):
+    """Start JupyterLab on `root`; yield `get(path, method)`, then shut it down."""
     port, token = free_port(), secrets.token_hex(16)
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--ServerApp.root_dir={NOTEBOOKS}", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
         "--ServerApp.port_retries=0", "--allow-root",
     ]  # fmt: skip
     # A private runtime and config folder: the learner's own Jupyter settings stay out of it.
@@ -53,6 +59,7 @@ def lab(tmp_path):
                 server.kill()
                 pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
             time.sleep(0.5)
+    get.base, get.token = base, token
     yield get
     get("/api/shutdown", method="POST")
     server.wait(timeout=30)
@@ -88,3 +95,43 @@ def test_the_file_browser_shows_the_course_not_the_website_configuration(lab):
     defaults = settings["schema"]["properties"]  # the overrides become the defaults
     assert defaults["fetchNews"]["default"] == "false"
     assert defaults["checkForUpdates"]["default"] is False
+
+
+def test_an_explorer_runs_in_jupyterlab(tmp_path):
+    """In JupyterLab itself (headless Chromium): the convolution calculator of notebook 04
+    shows its controls and figure, and moving a slider redraws the figure."""
+    from playwright.sync_api import sync_playwright
+    from test_book import chromium
+
+    root = tmp_path / "root"
+    root.mkdir()
+    cell = nbformat.v4.new_code_cell("from reslab import explore\nexplore.conv_size()")
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    notebook = nbformat.v4.new_notebook(cells=[cell], metadata=kernel)
+    nbformat.write(notebook, root / "explorer.ipynb")
+    server = serve_lab(root, tmp_path)
+    get = next(server)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium())
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{get.base}/lab/tree/explorer.ipynb?token={get.token}")
+            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # kernel ready
+            page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+            page.keyboard.press("Shift+Enter")
+            figure = page.locator(".jupyter-widgets img").first
+            figure.wait_for(timeout=120_000)
+            readout = page.locator(".widget-readout").first
+            assert readout.inner_text() == "8"  # the first state: n = 8
+            before = figure.get_attribute("src")
+            page.locator(".widget-slider .noUi-handle").first.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "src => document.querySelector('.jupyter-widgets img')?.src !== src",
+                arg=before,
+                timeout=60_000,
+            )
+            assert readout.inner_text() == "9"
+            browser.close()
+    finally:
+        next(server, None)
