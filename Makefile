@@ -8,13 +8,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 BOOK_DIR ?= build/book
 STUDENT_DIR ?= build/student
+SLIDES_DIR ?= build/slides
+SLIDES_NPM := tools/slides/node_modules/.installed
 # The course's own Jupyter settings, in its virtual environment (the learner's are untouched):
 # the file browser shows the notebooks, not the website's configuration beside them, and
 # JupyterLab does not ask about fetching news on first start.
 JUPYTER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.json \
   $(VENV)/share/jupyter/lab/settings/overrides.d/reslab.json
 
-.PHONY: setup data browser lab book student prefetch test lint clean
+.PHONY: setup data browser lab book student slides prefetch test lint clean
 
 setup: $(STAMP) data $(JUPYTER_SETTINGS)
 
@@ -77,6 +79,22 @@ student: $(STAMP)
 	  notebooks/[0-9][0-9]_*.ipynb
 	@echo "Exercise notebooks without solutions are in $(STUDENT_DIR)/."
 
+# What the decks load (reveal.js, and the MathJax 2, require.js and jQuery that nbconvert's
+# slides template drives it with), from npm once, at the versions in package-lock.json; after
+# that `make slides` needs no network. npm comes from Debian where the machine lacks it.
+$(SLIDES_NPM): tools/slides/package.json tools/slides/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get install -y -qq npm >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm >/dev/null; }; }
+	npm ci --prefix tools/slides --silent
+	touch $@
+
+# Workshop decks: a reveal.js slide show per notebook (the cells tools/slides.py annotates:
+# title, objectives, figures, exercise, summary) and an index; they load nothing from outside
+# their folder, so the folder can go on a USB stick.
+slides: $(STAMP) $(SLIDES_NPM)
+	$(PY) tools/slides.py build $(SLIDES_DIR)
+	@echo "The workshop decks are in $(SLIDES_DIR): open index.html in a browser."
+
 # Before a workshop without reliable internet: fetch every dataset and weights file the
 # course uses into the caches, then report what is present and what is missing.
 prefetch: setup
@@ -87,7 +105,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check reslab tests notebooks benchmarks tools
 
 # Unit tests and every notebook (nbval), in the quick profile.
-test: setup browser lint
+test: setup browser lint $(SLIDES_NPM)
 	RESLAB_PROFILE=quick $(VENV)/bin/pytest
 
 clean:

@@ -23,7 +23,8 @@ class Verdict:
     message: str
 
     def __repr__(self) -> str:
-        return ("✅ " if self.passed else "❌ ") + self.message
+        # Plain-text marks: emoji render as empty boxes where no emoji font is installed.
+        return ("[pass] " if self.passed else "[fail] ") + self.message
 
     def __bool__(self) -> bool:
         return self.passed

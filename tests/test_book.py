@@ -5,8 +5,12 @@ followed on disk, and its pages are opened in headless Chromium: each must show 
 its figures and rendered math, load nothing from outside the site, and raise no page error.
 """
 
+import base64
+import collections
 import functools
+import hashlib
 import http.server
+import io
 import json
 import os
 import re
@@ -20,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 import yaml
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -41,14 +46,19 @@ def first_heading(path: Path) -> str:
     return notebook.cells[0].source.splitlines()[0].removeprefix("# ")
 
 
-def png_outputs(path: Path) -> int:
+def png_figures(path: Path) -> list[bytes]:
     notebook = nbformat.read(path, as_version=4)
-    return sum(
-        "image/png" in output.get("data", {})
+    return [
+        base64.b64decode(output["data"]["image/png"])
         for cell in notebook.cells
         if cell.cell_type == "code"
         for output in cell.outputs
-    )
+        if "image/png" in output.get("data", {})
+    ]
+
+
+def png_outputs(path: Path) -> int:
+    return len(png_figures(path))
 
 
 def has_math(path: Path) -> bool:
@@ -147,8 +157,27 @@ def test_notebook_pages_offer_colab_and_download(site):
         )
         assert colab in html, f"{path.stem}: no Colab link to {colab}"
         assert f'href="_sources/{path.name}"' in html, f"{path.stem}: no download link"
-        downloaded = json.loads((site / "_sources" / path.name).read_text())
-        assert downloaded == json.loads(path.read_text()), "the download is not the notebook"
+        # The download is the notebook to run, without the outputs the page shows (their
+        # figures would more than double the site): every cell as committed, nothing run yet.
+        downloaded = nbformat.read(site / "_sources" / path.name, as_version=4)
+        nbformat.validate(downloaded)
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        notebook.metadata.pop("widgets", None)  # the state of widgets among the outputs
+        assert downloaded == notebook, f"{path.stem}: the download is not the notebook"
+
+
+def test_site_figures_are_the_notebooks_figures(site):
+    """The site saves opaque figures as RGB (notebooks/_ext/reslab_site.py): same pixels."""
+    for path in COURSE:
+        for png in png_figures(path):
+            shown = site / "_images" / f"{hashlib.sha256(png).hexdigest()}.png"  # myst-nb's name
+            with Image.open(io.BytesIO(png)) as committed, Image.open(shown) as copy:
+                assert copy.size == committed.size and copy.mode in ("RGB", committed.mode)
+                pixels = copy.convert("RGBA").tobytes()
+                assert pixels == committed.convert("RGBA").tobytes(), f"{path.stem}: {shown.name}"
 
 
 def test_repository_url_is_one_setting():
@@ -190,10 +219,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def open_page(browser, name: str, width: int, height: int):
-    """Load a page; return it with the page errors, console errors and outside requests."""
+def open_page(browser, name: str, width: int, height: int, before: str = ""):
+    """Load a page (in a fresh browser profile, after running the script `before`); return it
+    with the page errors, console errors (a missing file is one) and outside requests."""
     chrome, base = browser
     page = chrome.new_page(viewport={"width": width, "height": height})
+    if before:
+        page.add_init_script(before)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on(
@@ -211,8 +243,12 @@ def open_page(browser, name: str, width: int, height: int):
         ),
     )
     page.goto(f"{base}/{name}.html", wait_until="networkidle")
-    # Pages with math load MathJax (deferred); wait until it has typeset them.
-    page.evaluate("() => window.MathJax?.startup ? MathJax.startup.promise.then(() => 1) : 0")
+    # Pages with math load MathJax (deferred); wait until it has typeset them, for 30 s at
+    # most: a MathJax that never finishes shows as formulas missing, not as a test that hangs.
+    page.evaluate(
+        "() => window.MathJax?.startup?.promise && Promise.race("
+        "[MathJax.startup.promise, new Promise(done => setTimeout(done, 30000))]).then(() => 1)"
+    )
     return page, problems
 
 
@@ -244,13 +280,87 @@ def test_page_renders_in_a_browser(browser, name, title, figures, math):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("name", ["intro", STEMS[3]])
+# Code and tables wider than a phone must scroll inside their own box, not be cut off or
+# shrunk: each one's nearest horizontal scroll container (or itself) fits the screen.
+UNREADABLE_ON_A_PHONE = """() => [...document.querySelectorAll('article pre, article table')]
+  .flatMap(element => {
+    let box = element;
+    while (box.parentElement && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX))
+      box = box.parentElement;
+    const edge = box.getBoundingClientRect(), size = parseFloat(getComputedStyle(element).fontSize);
+    const what = element.tagName + ' "' + element.textContent.trim().slice(0, 40) + '"';
+    return [
+      ...(edge.left < -1 || edge.right > innerWidth + 1 ? [what + ' runs off the screen'] : []),
+      ...(size < 11 ? [what + ' is set in ' + size + ' px'] : []),
+    ];
+  })"""
+
+
+@pytest.mark.parametrize("name", [p[0] for p in PAGES])
 def test_page_fits_a_phone(browser, name):
     page, problems = open_page(browser, name, 390, 844)
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow} px wider than a phone's screen"
     assert page.locator("article h1").first.is_visible()
     assert not page.locator(".bd-sidebar-primary").first.is_visible(), "sidebar covers the page"
+    unreadable = page.evaluate(UNREADABLE_ON_A_PHONE)
+    page.close()
+    assert not unreadable, "\n".join(unreadable)
+    assert not problems, "\n".join(problems)
+
+
+# Emoji and pictographs render as empty boxes where no emoji font is installed.
+NEEDS_AN_EMOJI_FONT = re.compile("[\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
+
+
+def test_no_page_needs_an_emoji_font(site):
+    found = {
+        page.name: sorted(set(NEEDS_AN_EMOJI_FONT.findall(page.read_text(encoding="utf-8"))))
+        for page in site.glob("*.html")
+    }
+    assert not {name: chars for name, chars in found.items() if chars}
+
+
+def test_committed_notebooks_carry_no_widget_state():
+    # nbconvert saves the explorers' widget state unless told not to (README); the website
+    # would then load a widget library from a CDN to show it.
+    saved = [path.name for path in COURSE if "widgets" in nbformat.read(path, 4).metadata]
+    assert not saved, f"re-run with --ExecutePreprocessor.store_widget_state=False: {saved}"
+
+
+# MathJax stores the menu's settings in the browser; these load components the site does not
+# ship (notebooks/_ext/reslab_site.py), so a reader who chose them on an earlier version of
+# the site would see no math at all unless the site forgets them.
+OLD_MENU_SETTINGS = '{"explorer": true, "collapsible": true, "renderer": "SVG"}'
+
+
+@pytest.mark.parametrize("saved", ["", OLD_MENU_SETTINGS], ids=["fresh", "old-settings"])
+def test_mathjax_menu_offers_only_what_the_site_ships(browser, saved):
+    """Right-clicking a formula opens MathJax's menu without fetching anything missing: it
+    shows a formula's TeX, and its accessibility part is the MathML hidden in every formula
+    for screen readers (no Speech Rule Engine, whose speech and explorer it no longer offers)."""
+    before = f"localStorage.setItem('MathJax-Menu-Settings', '{saved}')" if saved else ""
+    page, problems = open_page(browser, STEMS[1], 1280, 900, before)
+    formulas = page.locator("mjx-container")
+    assert formulas.count() > 0
+    assert page.locator("mjx-container > mjx-assistive-mml").count() == formulas.count()
+
+    def submenu(*path: str) -> list[str]:
+        page.keyboard.press("Escape")
+        formulas.first.click(button="right")
+        for name in path:
+            page.locator(".CtxtMenu_Menu .CtxtMenu_MenuItem:visible", has_text=name).last.hover()
+        return page.evaluate(
+            "() => [...[...document.querySelectorAll('.CtxtMenu_Menu')].at(-1).children]"
+            ".map(item => item.textContent.replace(/[✓►]/g, '').trim()).filter(Boolean)"
+        )
+
+    assert submenu("Accessibility") == ["Include in Tab Order", "Include Hidden MathML"]
+    assert submenu("Math Settings", "Math Renderer") == ["CHTML"]
+    assert "Language" not in submenu()
+    submenu("Show Math As")
+    page.locator(".CtxtMenu_MenuItem:visible", has_text="TeX Commands").last.click()
+    assert page.locator(".CtxtMenu_Info").last.inner_text().strip()
     page.close()
     assert not problems, "\n".join(problems)
 
@@ -314,12 +424,18 @@ def test_student_checkers_still_run(student, monkeypatch):
 
 
 def test_site_ships_only_what_its_pages_load(site):
-    """MathJax without its unused components, no source maps, no TrueType font copies
-    (notebooks/_ext/reslab_site.py): 18 MB instead of 35 MB."""
+    """MathJax without its unused components (the Speech Rule Engine among them), no source
+    maps, no TrueType font copies, notebook downloads without outputs
+    (notebooks/_ext/reslab_site.py): about 9 MB instead of 35 MB."""
     files = [p for p in site.rglob("*") if p.is_file()]
     assert not [p for p in files if p.suffix == ".map"]
     mathjax = sum(
         p.stat().st_size for p in (site / "_static" / "mathjax").rglob("*") if p.is_file()
     )
-    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file() and mathjax < 8e6
-    assert sum(p.stat().st_size for p in files) < 20e6
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file() and mathjax < 2.5e6
+    sizes = collections.Counter()  # by top folder, to say what grew
+    for path in files:
+        parts = path.relative_to(site).parts
+        sizes[parts[0] if len(parts) > 1 else "pages"] += path.stat().st_size
+    weights = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in sizes.most_common())
+    assert sizes.total() <= 10e6, f"the site weighs more than 10 MB: {weights}"

@@ -63,7 +63,7 @@ WRONG_NORMS = {
 def test_gradient_norms_checker_accepts_right_answers(answer):
     verdict = checks.check_gradient_norms(answer)
     assert verdict.passed, verdict.message
-    assert repr(verdict).startswith("✅ Correct")
+    assert repr(verdict).startswith("[pass] Correct")
 
 
 def mlp(depth, activation="relu", init="he_normal", batchnorm=False, head=10, flatten=True):
@@ -255,4 +255,4 @@ def test_checkers_reject_each_mistake_specifically(checker, answer, expected_mes
     verdict = checker(answer)
     assert not verdict.passed and not verdict
     assert expected_message in verdict.message, verdict.message
-    assert repr(verdict).startswith("❌")
+    assert repr(verdict).startswith("[fail] ")

@@ -1,5 +1,6 @@
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,7 +71,19 @@ def test_save_results_records_the_profile_and_never_touches_the_committed_files(
     monkeypatch.delenv(config.FIGURES_ENV, raising=False)
     monkeypatch.setattr(config, "ROOT", tmp_path)
     (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "notebooks").mkdir()
     path = config.save_results("nb", {"ratio": np.float32(2.5)}, config.PROFILES["quick"])
     assert path == tmp_path / "build" / "quick-figures" / "results" / "nb.json"
     assert json.loads(path.read_text()) == {"profile": "quick", "ratio": 2.5}
     assert not (tmp_path / "figures").exists()
+
+
+def test_without_a_clone_the_learner_writes_beside_the_notebook(monkeypatch, tmp_path):
+    # Installed from a wheel, ROOT is site-packages: no pyproject.toml, no notebooks/.
+    monkeypatch.delenv(config.FIGURES_ENV, raising=False)
+    monkeypatch.setattr(config, "ROOT", tmp_path / "site-packages")
+    monkeypatch.chdir(tmp_path)
+    assert not config.in_clone()
+    assert config.workspace() == tmp_path
+    assert config.figures_dir(config.PROFILES["cpu"]) == tmp_path / "figures"
+    assert config.results_dir() == Path(config.__file__).resolve().parent / "results"
