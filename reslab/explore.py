@@ -39,6 +39,8 @@ class Explorer(widgets.VBox):
         output = widgets.interactive_output(self._update, self.controls)  # draws the first state
         layout = widgets.Layout(flex_flow="row wrap")
         super().__init__([widgets.Box(list(self.controls.values()), layout=layout), output])
+        if self.figure is None:  # the first computation failed: its error is shown above
+            raise RuntimeError(f"The explorer {name!r} could not draw its first state")
         self.snapshot = base64.b64encode(self.png).decode()
         plots.save(self.figure, name)  # the first state, for the website and the README
 
@@ -79,7 +81,9 @@ def gradients(build: Callable[..., keras.Model], x: np.ndarray, y: np.ndarray) -
     style = {"description_width": "initial"}
     controls = {
         "depth": widgets.IntSlider(20, min=2, max=50, description="depth", style=style),
-        "activation": widgets.Dropdown(options=["sigmoid", "tanh", "relu"], value="sigmoid"),
+        "activation": widgets.Dropdown(
+            options=["sigmoid", "tanh", "relu"], description="activation", style=style
+        ),
         "initializer": widgets.Dropdown(
             options=["glorot_uniform", "he_normal"], description="init", value="glorot_uniform"
         ),
@@ -150,6 +154,8 @@ def conv_size() -> Explorer:
         ax.set(xlim=(-0.5, max(width, 1) + 0.5), ylim=(-1.6 - 0.5 * min(size["output"], 12), 1.5))
         ax.set_axis_off()
         result = f"output {size['output']}" if size["output"] else "no window fits (Keras refuses)"
+        if size["output"] > 12:
+            result += " (the first 12 windows drawn)"
         ax.set_title(
             f"n={n}, f={kernel}, s={stride}, padding={padding!r}: {result}; "
             f"zero padding (grey): {size['before']} before, {size['after']} after",
@@ -208,6 +214,9 @@ def runs(
         int(max(np.max(v) for k, v in _until(run, np.inf).items() if "step" in k))
         for run in everything
     )
+    full = plots.error_curves(panels, None)  # its error axis is kept as the slider moves
+    errors = full.axes[0].get_ylim()
+    plt.close(full)
     controls = {
         "depths": widgets.SelectMultiple(
             options=depths, value=depths, description="depths", rows=3
@@ -231,8 +240,8 @@ def runs(
         fig = plots.error_curves(
             cut or {"no network chosen": {}}, None, x_label=x_label, held_out=held_out, title=title
         )
-        for ax in fig.axes:  # the full time axis, so the curves grow as the slider moves
-            ax.set_xlim(0, 1.03 * last)
+        for ax in fig.axes:  # the full axes, so the curves grow as the slider moves
+            ax.set(xlim=(0, 1.03 * last), ylim=errors)
         return fig, errors_at(chosen, upto)
 
     return Explorer(controls, compute, name)

@@ -38,16 +38,21 @@ def test_gradient_explorer_measures_the_chosen_network(batch, tmp_path, monkeypa
     assert (tmp_path / "01_explorer.png").is_file()
     explorer.controls["depth"].value = 6
     explorer.controls["activation"].value = "tanh"
+    explorer.controls["initializer"].value = "he_normal"
     explorer.controls["batchnorm"].value = True
     direct = explore.gradient_profile(
-        mlp, x, y, depth=6, activation="tanh", initializer="glorot_uniform", batchnorm=True
+        mlp, x, y, depth=6, activation="tanh", initializer="he_normal", batchnorm=True
     )
     pd.testing.assert_series_equal(explorer.result, direct)
-    # A deep sigmoid net's gradients shrink towards the input; He + BN's do not, as much.
+    # A deep sigmoid net's gradients shrink towards the input; ReLU + He + BN's do not.
     sigmoid = explore.gradient_profile(
         mlp, x, y, depth=20, activation="sigmoid", initializer="glorot_uniform", batchnorm=False
     )
-    assert sigmoid.iloc[0] < 1e-3 * sigmoid.iloc[-1]
+    assert sigmoid.iloc[0] < 1e-3 * sigmoid.iloc[-2]
+    healthy = explore.gradient_profile(
+        mlp, x, y, depth=20, activation="relu", initializer="he_normal", batchnorm=True
+    )
+    assert healthy.iloc[0] > 0.1 * healthy.iloc[-2]
 
 
 def test_the_output_carries_a_figure_for_the_website(batch, tmp_path, monkeypatch):
@@ -65,22 +70,20 @@ def test_conv_output_agrees_with_the_formula(n, kernel, stride):
         p = 0 if padding == "valid" else padding
         size = explore.conv_output(n, kernel, stride, padding)
         assert size["output"] == max((n + 2 * p - kernel) // stride + 1, 0), (padding, size)
-    same = explore.conv_output(n, kernel, stride, "same")
-    assert same["output"] == math.ceil(n / stride)
-    assert same["after"] - same["before"] in (0, 1)  # the odd pixel goes after
+    assert explore.conv_output(n, kernel, stride, "same")["output"] == math.ceil(n / stride)
 
 
 def test_same_padding_is_the_padding_keras_applies():
     # A "same" convolution equals a "valid" one on the input padded as conv_output says.
     keras.utils.set_random_seed(0)
-    image = np.random.default_rng(0).normal(size=(1, 10, 10, 1)).astype("float32")
-    for kernel, stride in [(3, 2), (4, 1), (2, 2), (7, 3)]:
-        size = explore.conv_output(10, kernel, stride, "same")
+    for n, kernel, stride in [(7, 3, 2), (8, 3, 2), (10, 4, 1), (10, 2, 2), (10, 7, 3)]:
+        image = np.random.default_rng(0).normal(size=(1, n, n, 1)).astype("float32")
+        size = explore.conv_output(n, kernel, stride, "same")
         same = keras.layers.Conv2D(1, kernel, strides=stride, padding="same")
         out = same(image)
         valid = keras.layers.Conv2D(1, kernel, strides=stride)
         pad = (size["before"], size["after"])
-        valid.build((1, 10 + sum(pad), 10 + sum(pad), 1))
+        valid.build((1, n + sum(pad), n + sum(pad), 1))
         valid.set_weights(same.get_weights())
         np.testing.assert_allclose(valid(np.pad(image, ((0, 0), pad, pad, (0, 0)))), out, atol=1e-5)
 
@@ -120,3 +123,19 @@ def test_run_explorer_reads_the_committed_runs_at_the_chosen_time(tmp_path, monk
     )
     explorer.controls["depths"].value = ()
     assert explorer.result.empty  # nothing chosen: an empty table, not an error
+    explorer.controls["depths"].value = (20,)
+    explorer.controls["kinds"].value = ()
+    assert explorer.result.empty
+
+
+def test_errors_at_reads_training_and_held_out_points_at_their_own_steps():
+    # As in notebook 07: the training curve stops at the last full epoch (30), the held-out
+    # curve at the end of the run (35).
+    run = {"accuracy": [0.5, 0.6, 0.7], "step": [10, 20, 30]}
+    run |= {"val_accuracy": [0.4, 0.5, 0.6, 0.65], "val_step": [10, 20, 30, 35]}
+    panels = {"plain": {"plain-20": run}}
+    table = explore.errors_at(panels, 25)
+    assert table.loc["plain-20"].tolist() == pytest.approx([40.0, 50.0])
+    assert explore.errors_at(panels, 35).loc["plain-20"].tolist() == pytest.approx([30.0, 35.0])
+    assert explore.errors_at(panels, 5).loc["plain-20"].isna().all()  # nothing measured yet
+    assert explore.errors_at({}, 35).empty
