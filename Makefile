@@ -16,7 +16,7 @@ SLIDES_NPM := tools/slides/node_modules/.installed
 JUPYTER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.json \
   $(VENV)/share/jupyter/lab/settings/overrides.d/reslab.json
 
-.PHONY: setup data browser lab book student slides prefetch test lint clean
+.PHONY: setup data browser lab book student slides prefetch test test-backends lint clean
 
 setup: $(STAMP) data $(JUPYTER_SETTINGS)
 
@@ -107,6 +107,20 @@ lint: $(STAMP)
 # Unit tests and every notebook (nbval), in the quick profile.
 test: setup browser lint $(SLIDES_NPM)
 	RESLAB_PROFILE=quick $(VENV)/bin/pytest
+
+# The same tests under Keras's JAX and PyTorch backends. So far the parts already written for
+# every backend (reslab.autodiff, the gradient measurements, the explorers); the rest of the
+# course still assumes TensorFlow. TORCH is the CPU build this machine's pip finds on disk;
+# elsewhere use TORCH=torch with PyTorch's CPU index (pyproject.toml says how).
+TORCH ?= torch==2.13.0
+BACKEND_TESTS ?= tests/test_autodiff.py tests/test_grads.py tests/test_grad_cam.py \
+  tests/test_explore.py tests/test_config.py
+test-backends: setup
+	$(PY) -m pip install --quiet -e ".[jax]" "$(TORCH)"
+	for backend in jax torch; do \
+	  KERAS_BACKEND=$$backend RESLAB_PROFILE=quick $(VENV)/bin/pytest -p no:cacheprovider \
+	    $(BACKEND_TESTS) || exit 1; \
+	done
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from reslab import blocks, compare, grads
+from reslab.autodiff import to_numpy
 from reslab.data import to_float_images
 
 
@@ -67,7 +68,7 @@ def _as_floats(result: object) -> np.ndarray:
         result = list(result.values())
     if hasattr(result, "to_numpy"):  # pandas
         result = result.to_numpy()
-    return np.array([float(np.asarray(v)) for v in result], dtype=float)
+    return np.array([float(to_numpy(v)) for v in result], dtype=float)
 
 
 # --- Notebook 01, exercise 1: measure per-layer gradient norms ------------------------
@@ -204,7 +205,7 @@ def check_healthy_mlp(fn: Callable, depth: int = 30) -> Verdict:
     x = rng.uniform(size=(256, 28, 28, 1)).astype("float32")
     y = rng.integers(0, 10, size=256)
     try:
-        out = np.asarray(model(x[:4]))
+        out = to_numpy(model(x[:4]))
     except Exception as err:
         return _fail(
             f"The model cannot take a batch of 28x28x1 images ({type(err).__name__}). "
@@ -285,7 +286,7 @@ def check_prepare_images(fn: Callable) -> Verdict:
     if error is not None:
         return error
     try:
-        got = np.asarray(result)
+        got = to_numpy(result)
     except Exception:
         got = np.asarray(object())
     expected = to_float_images(x, size=32)
@@ -740,7 +741,7 @@ def check_paper_schedule(fn: Callable) -> Verdict:
             if error is not None:
                 return error
             try:
-                got = float(np.asarray(got))
+                got = float(to_numpy(got))
             except Exception:
                 return _fail(
                     f"Return one number, the learning rate. Received: {type(got).__name__}"
@@ -838,7 +839,7 @@ def check_grad_cam(fn: Callable) -> Verdict:
         if error is not None:
             return error
         try:
-            got = np.squeeze(np.asarray(result, dtype=float))
+            got = np.squeeze(np.asarray(to_numpy(result), dtype=float))
         except Exception:
             return _fail(f"Return the map as an array. Received: {type(result).__name__}")
         expected = grads.grad_cam(model, image[None], layer, [klass])[0]
@@ -1054,7 +1055,7 @@ def check_squeeze_excite(fn: Callable) -> Verdict:
             bias[:] = 0
     x = rng.normal(0, 1, (2, *SE_SHAPE)).astype("float32")
     try:
-        mine = np.asarray(model(x))
+        mine = to_numpy(model(x))
     except Exception as err:
         return _fail(f"Running your layers failed ({type(err).__name__}).")
     matches = [

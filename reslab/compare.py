@@ -17,6 +17,8 @@ from collections import defaultdict
 import keras
 import numpy as np
 
+from reslab.autodiff import to_numpy
+
 KIND_NAMES = {
     "Conv2D": "convolution",
     "Dense": "Dense layer",
@@ -183,7 +185,7 @@ def first_difference(
     ours = keras.Model(mine.input, [p[0].layer.output for p in pairs])
     theirs = keras.Model(reference.input, [p[1].layer.output for p in pairs])
     for pair, a, b in zip(pairs, _as_list(ours(x)), _as_list(theirs(x)), strict=True):
-        a, b = np.asarray(a), np.asarray(b)
+        a, b = to_numpy(a), to_numpy(b)
         scale = atol * max(1.0, float(np.abs(b).max()))
         if a.shape != b.shape or not np.allclose(a, b, atol=scale, rtol=1e-4):
             return pair
@@ -204,10 +206,10 @@ def same_function(
         return False, problem
     randomize(reference, x)
     copy_weights(pairs)
-    a, b = np.asarray(mine(x)), np.asarray(reference(x))
+    a, b = to_numpy(mine(x)), to_numpy(reference(x))
     if a.shape == b.shape and np.allclose(a, b, atol=atol, rtol=1e-4):
         # Inference mode agrees; training mode also shows layers that only act then.
-        a, b = np.asarray(mine(x, training=True)), np.asarray(reference(x, training=True))
+        a, b = to_numpy(mine(x, training=True)), to_numpy(reference(x, training=True))
         if np.allclose(a, b, atol=atol, rtol=1e-4):
             return True, ""
         extra = [describe_op(op) for op in operations(mine) if "Dropout" in type(op).__name__]

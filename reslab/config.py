@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
+import importlib.util
 import json
 import os
 import warnings
@@ -18,6 +20,9 @@ from pathlib import Path
 # reslab module imports TensorFlow, hides its INFO/WARNING lines in notebooks.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Keras 3 runs the course on any of these (KERAS_BACKEND); TensorFlow is the default and
+# stays installed on every backend, for tf.data. The extras install the other two.
+BACKENDS = {"tensorflow": "", "jax": "jax", "torch": "torch"}
 PROFILE_ENV = "RESLAB_PROFILE"
 FIGURES_ENV = "RESLAB_FIGURES_DIR"
 SEED = 42
@@ -159,6 +164,14 @@ def results_dir() -> Path:
     return Path(__file__).resolve().parent / "results"
 
 
+def build_dir(name: str, profile: Profile | None = None) -> Path:
+    """A notebook's working folder under `build/` (checkpoints, a saved model another notebook
+    loads). A `quick` run gets its own, so the test run never replaces what a real run saved
+    (notebook 09 loads the model notebook 08 saved)."""
+    profile = profile or get_profile()
+    return workspace() / "build" / (f"quick-{name}" if profile.name == "quick" else name)
+
+
 def figures_dir(profile: Profile | None = None) -> Path:
     """Where figures are saved: `$RESLAB_FIGURES_DIR`, else `figures/` in the workspace.
 
@@ -184,11 +197,29 @@ def save_results(name: str, results: dict, profile: Profile | None = None) -> Pa
     return path
 
 
+def check_backend() -> str:
+    """The Keras backend `KERAS_BACKEND` names (default TensorFlow), once it is known to be one
+    the course supports and installed: else one clear message saying what to install."""
+    name = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if name not in BACKENDS:
+        raise ValueError(
+            f"KERAS_BACKEND={name!r} is not a backend the course runs on: choose one of "
+            f"{', '.join(BACKENDS)} (TensorFlow is the default)."
+        )
+    if importlib.util.find_spec(name) is None:
+        raise ModuleNotFoundError(
+            f"KERAS_BACKEND={name} but {name} is not installed. In the course's folder run "
+            f'`.venv/bin/pip install -e ".[{BACKENDS[name] or name}]"`, or unset KERAS_BACKEND '
+            "to use TensorFlow."
+        )
+    return name
+
+
 def seed_everything(seed: int = SEED) -> None:
     """Seed Python, NumPy and the Keras backend so reruns draw the same numbers."""
     import keras
 
-    keras.utils.set_random_seed(seed)  # seeds Python's `random`, NumPy and TensorFlow
+    keras.utils.set_random_seed(seed)  # seeds Python's `random`, NumPy and the backend
 
 
 def setup_notebook(
@@ -217,10 +248,13 @@ def setup_notebook(
     tf.get_logger().setLevel("ERROR")
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     device = f"GPU x{len(gpus)}" if gpus else f"CPU ({os.cpu_count()} cores)"
-    print(
-        f"ResLab | TensorFlow {tf.__version__} | Keras {keras.__version__} | "
-        f"device: {device} | profile: {prof.name}"
-    )
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        engine = f"TensorFlow {tf.__version__} | Keras {keras.__version__}"
+    else:  # the backend's own version, and TensorFlow's, which runs the tf.data pipelines
+        version = importlib.import_module(backend).__version__
+        engine = f"Keras {keras.__version__} on {backend} {version} (tf.data: TF {tf.__version__})"
+    print(f"ResLab | {engine} | device: {device} | profile: {prof.name}")
     if eager_in_quick and prof.name == "quick":
         print("quick profile: Keras steps run eagerly (no graph tracing), to stay within a minute")
     return prof

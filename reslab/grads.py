@@ -7,10 +7,13 @@ use the same notion when they say their plain nets "exhibit healthy norms with B
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
+
+from reslab import autodiff
 
 
 def kernel_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -41,10 +44,9 @@ def gradient_norms(
     layers = kernel_layers(model)
     if not layers:
         raise ValueError(f"Model {model.name!r} has no layer with a kernel to measure.")
-    kernels = [layer.kernel for layer in layers]
-    with tf.GradientTape() as tape:
-        value = loss_fn(y, model(x, training=training))
-    grads = tape.gradient(value, kernels)
+    grads = autodiff.variable_gradients(
+        lambda: loss_fn(y, model(x, training=training)), [layer.kernel for layer in layers]
+    )
     return pd.Series(
         [float(np.linalg.norm(np.asarray(g, dtype=np.float64))) for g in grads],
         index=pd.Index([layer.name for layer in layers], name="layer"),
@@ -116,12 +118,11 @@ class KernelNormHistory(keras.callbacks.Callback):
 def input_gradient_ratio(model: keras.Model, x: np.ndarray, upstream: np.ndarray) -> float:
     """‖∂L/∂x‖ / ‖∂L/∂y‖ for L = Σ y·upstream: how much larger the gradient arriving at the
     model's output is when it reaches the input (training mode, as SGD sees it)."""
-    x = tf.convert_to_tensor(x, tf.float32)
-    upstream = tf.convert_to_tensor(upstream, tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        loss = tf.reduce_sum(model(x, training=True) * upstream)
-    return float(tf.norm(tape.gradient(loss, x)) / tf.norm(upstream))
+    weights = keras.ops.convert_to_tensor(upstream, "float32")
+    (gradient,) = autodiff.input_gradients(
+        lambda t: keras.ops.sum(model(t, training=True) * weights), x
+    )
+    return float(np.linalg.norm(gradient) / np.linalg.norm(upstream))
 
 
 def class_scores(trunk: keras.Model, head: keras.Model) -> keras.Model:
@@ -148,6 +149,23 @@ def _ends_in_softmax(model: keras.Model) -> bool:
     )
 
 
+class _AddZero(keras.layers.Layer):
+    """Adds a zero tensor (one per image of a batch of `batch`) to its input."""
+
+    def __init__(self, batch: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.batch = batch
+
+    def build(self, input_shape) -> None:
+        self.zero = self.add_weight(shape=(self.batch, *input_shape[1:]), initializer="zeros")
+
+    def call(self, x):
+        return x + self.zero
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
 def grad_cam(
     model: keras.Model, images: np.ndarray, layer: str = "conv5_block3_out", classes=None
 ) -> np.ndarray:
@@ -169,13 +187,23 @@ def grad_cam(
             f"classifier_activation=None. Received: a model ending in softmax ({model.name})"
         )
     probe = keras.Model(model.inputs, [model.get_layer(layer).output, model.output])
-    images = tf.convert_to_tensor(images, dtype=tf.float32)
-    with tf.GradientTape() as tape:
-        activations, scores = probe(images, training=False)
-        picked = tf.argmax(scores, axis=-1) if classes is None else tf.constant(classes)
-        score = tf.gather(scores, picked, axis=1, batch_dims=1)
-    gradients = tape.gradient(score, activations)
-    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)  # α_k^c, one per channel
-    maps = tf.nn.relu(tf.reduce_sum(weights * activations, axis=-1)).numpy()
+    # ∂y^c/∂A: the gradient with respect to a zero added to A (the same network, sharing its
+    # weights), which works for any layer and on every backend.
+    zero = _AddZero(len(images), name=f"{layer}_plus_zero")
+    shifted = keras.models.clone_model(
+        model,
+        clone_function=lambda same: same,
+        call_function=lambda f, *a, **k: zero(f(*a, **k)) if f.name == layer else f(*a, **k),
+    )
+    with warnings.catch_warnings():  # Keras's note that a one-input list got a bare tensor
+        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+        activations, scores = (autodiff.to_numpy(t) for t in probe(images, training=False))
+        picked = np.argmax(scores, axis=-1) if classes is None else np.asarray(classes)
+        chosen = keras.ops.one_hot(picked, scores.shape[-1])  # picks y^c of each image
+        (gradients,) = autodiff.variable_gradients(
+            lambda: keras.ops.sum(shifted(images, training=False) * chosen), [zero.zero]
+        )
+    weights = gradients.mean(axis=(1, 2), keepdims=True)  # α_k^c, one per channel
+    maps = np.maximum((weights * activations).sum(axis=-1), 0)
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)

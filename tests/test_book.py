@@ -322,10 +322,10 @@ def test_no_page_needs_an_emoji_font(site):
 
 
 def test_committed_notebooks_carry_no_widget_state():
-    # nbconvert saves the explorers' widget state unless told not to (README); the website
-    # would then load a widget library from a CDN to show it.
+    # nbconvert saves the explorers' widget state; the website would then load a widget
+    # library from a CDN to show it. tools/after_run.py drops it (README).
     saved = [path.name for path in COURSE if "widgets" in nbformat.read(path, 4).metadata]
-    assert not saved, f"re-run with --ExecutePreprocessor.store_widget_state=False: {saved}"
+    assert not saved, f"run tools/after_run.py on {saved}"
 
 
 # MathJax stores the menu's settings in the browser; these load components the site does not
