@@ -114,7 +114,7 @@ test: setup browser lint $(SLIDES_NPM)
 # elsewhere use TORCH=torch with PyTorch's CPU index (pyproject.toml says how).
 TORCH ?= torch==2.13.0
 BACKEND_TESTS ?= tests/test_autodiff.py tests/test_grads.py tests/test_grad_cam.py \
-  tests/test_explore.py tests/test_config.py
+  tests/test_explore.py tests/test_config.py tests/test_blocks_models.py
 test-backends: setup
 	$(PY) -m pip install --quiet -e ".[jax]" "$(TORCH)"
 	for backend in jax torch; do \
