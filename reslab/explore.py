@@ -208,12 +208,9 @@ def runs(
 ) -> Explorer:
     """Depths, plain or residual, and training time over committed runs (`plots.error_curves`
     panels): the curves up to that time, and each network's errors there."""
-    everything = [run for runs in panels.values() for run in runs.values()]
     depths = sorted({_depth(label) for runs in panels.values() for label in runs})
-    last = max(
-        int(max(np.max(v) for k, v in _until(run, np.inf).items() if "step" in k))
-        for run in everything
-    )
+    points = [_until(run, np.inf) for runs in panels.values() for run in runs.values()]
+    last = int(max(np.max(at) for run in points for key, at in run.items() if "step" in key))
     full = plots.error_curves(panels, None)  # its error axis is kept as the slider moves
     errors = full.axes[0].get_ylim()
     plt.close(full)
