@@ -108,18 +108,17 @@ lint: $(STAMP)
 test: setup browser lint $(SLIDES_NPM)
 	RESLAB_PROFILE=quick $(VENV)/bin/pytest
 
-# The same tests under Keras's JAX and PyTorch backends. So far the parts already written for
-# every backend (reslab.autodiff, the gradient measurements, the explorers); the rest of the
-# course still assumes TensorFlow. TORCH is the CPU build this machine's pip finds on disk;
-# elsewhere use TORCH=torch with PyTorch's CPU index (pyproject.toml says how).
+# The unit tests and every notebook (quick) again under Keras's JAX and PyTorch backends. The
+# tests of committed files and built artifacts (results, website, slides, wheel, JupyterLab)
+# do not depend on the backend and run once, in `test`. TORCH is the CPU build this machine's
+# pip finds on disk; elsewhere use TORCH=torch with PyTorch's CPU index (pyproject.toml).
 TORCH ?= torch==2.13.0
-BACKEND_TESTS ?= tests/test_autodiff.py tests/test_grads.py tests/test_grad_cam.py \
-  tests/test_explore.py tests/test_config.py tests/test_blocks_models.py
+BACKEND_ONCE := test_book test_slides test_lab test_wheel test_claims test_notebook_times
 test-backends: setup
 	$(PY) -m pip install --quiet -e ".[jax]" "$(TORCH)"
 	for backend in jax torch; do \
 	  KERAS_BACKEND=$$backend RESLAB_PROFILE=quick $(VENV)/bin/pytest -p no:cacheprovider \
-	    $(BACKEND_TESTS) || exit 1; \
+	    $(foreach t,$(BACKEND_ONCE),--ignore=tests/$(t).py) || exit 1; \
 	done
 
 clean:

@@ -1,10 +1,11 @@
 """Gradients on whichever backend Keras runs: TensorFlow, JAX or PyTorch.
 
 The course differentiates by hand in three places: per-layer gradient norms (notebooks 01,
-02, 06), the gradient that reaches a network's input (03, 06) and Grad-CAM (09). Keras 3
-has no backend-neutral gradient function, so the three implementations (`tf.GradientTape`,
-`jax.grad`, `torch.autograd.grad`) live here, behind two functions, and tests check that
-they agree on the same model and weights.
+02, 06), the gradient that reaches a network's input (03, 06) and Grad-CAM (09), which needs
+the gradient with respect to an inner layer's output. Keras 3 has no backend-neutral gradient
+function, so the three implementations (`tf.GradientTape`, `jax.grad`, `torch.autograd.grad`)
+live here, behind `variable_gradients` and `input_gradients`, and tests check that they agree
+on the same model and weights.
 
 A measurement never changes the model: `fn` runs in a `keras.StatelessScope`, so a batch-norm
 layer called in training mode does not move its moving averages (and under JAX no traced
@@ -13,6 +14,7 @@ value leaks into them).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -87,3 +89,44 @@ def input_gradients(fn: Callable[..., Any], *inputs: Any) -> list:
             value = fn(*tensors)
         return _numpy(torch.autograd.grad(value, tensors))
     raise NotImplementedError(f"No gradients for the Keras backend {backend!r}")
+
+
+class _AddZero(keras.layers.Layer):
+    """Adds a zero tensor of a fixed batch size to its input: a variable to differentiate by."""
+
+    def __init__(self, batch: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.batch = batch
+
+    def build(self, input_shape) -> None:
+        self.zero = self.add_weight(shape=(self.batch, *input_shape[1:]), initializer="zeros")
+
+    def call(self, x):
+        return x + self.zero
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def layer_gradients(
+    model: keras.Model, layer: str, x: Any, score: Callable[[Any], Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The output A of `model`'s layer named `layer` on the batch `x`, and ∂score/∂A, where
+    `score` maps the model's output to a scalar; both NumPy, in inference mode.
+
+    A is not a variable, so the gradient is taken with respect to a zero added to A in a
+    clone of the model that shares its weights: the same derivative, for any layer (also one
+    that a skip connection crosses) and on every backend.
+    """
+    zero = _AddZero(len(x), name=f"{layer}_plus_zero")
+    shifted = keras.models.clone_model(
+        model,
+        clone_function=lambda same: same,
+        call_function=lambda f, *a, **k: zero(f(*a, **k)) if f.name == layer else f(*a, **k),
+    )
+    probe = keras.Model(model.inputs, model.get_layer(layer).output)
+    with warnings.catch_warnings():  # Keras's note that a one-input list got a bare tensor
+        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+        activations = to_numpy(probe(x, training=False))
+        (gradients,) = variable_gradients(lambda: score(shifted(x, training=False)), [zero.zero])
+    return activations, gradients

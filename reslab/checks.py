@@ -240,6 +240,14 @@ def check_healthy_mlp(fn: Callable, depth: int = 30) -> Verdict:
             f"(first: {missing[0]}); this exercise asks for ReLU after every hidden layer. "
             "(Sigmoid's derivative is at most 1/4, which shrinks gradients at every layer.)"
         )
+    saturated = float(np.mean(to_numpy(model(x)).max(axis=1) > 0.999))
+    if saturated > 0.5:  # then the gradients depend on how each backend rounds the softmax
+        return _fail(
+            f"The signal explodes: at initialization the softmax already puts more than 99.9 % "
+            f"of the probability on one class for {100 * saturated:.0f} % of the images. "
+            "Weights with more than He's variance (2 / fan_in) grow the signal at every layer; "
+            "use kernel_initializer='he_normal' as it is."
+        )
     norms = grads.gradient_norms(model, x, y).to_numpy()
     if not np.all(np.isfinite(norms)):
         return _fail(

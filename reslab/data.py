@@ -336,11 +336,19 @@ def image_folder(
             data = data.shuffle(8 * batch_size, seed=seed, reshuffle_each_iteration=True)
         data = data.batch(batch_size)
         if training and augmenter is not None:
-            data = data.map(lambda x, y: (augmenter(x, training=True), y), tf.data.AUTOTUNE)
+            data = data.map(lambda x, y: (_augment(augmenter, x), y), tf.data.AUTOTUNE)
         return data.prefetch(tf.data.AUTOTUNE)
 
     held_out = pipeline(validation, False) if validation is not None else None
     return pipeline(train, True), held_out, report
+
+
+def _augment(augmenter: keras.Sequential, x):
+    """Apply the augmentation layers one by one: inside `tf.data`, Keras runs each
+    preprocessing layer on TensorFlow whatever its backend, but not a Sequential of them."""
+    for layer in augmenter.layers:
+        x = layer(x, training=True)
+    return x
 
 
 def augmentation(seed: int = 0) -> keras.Sequential:

@@ -104,7 +104,18 @@ def plan(
             "float32: this GPU has no tensor cores (compute capability < 7.0) or reports "
             "none, so mixed precision would gain little"
         )
-    reasons.append("XLA on (jit_compile=True): fuses ResNet's conv-BN-ReLU chains on a GPU")
+    if backend == "torch":
+        jit = False
+        reasons.append(
+            "no compilation: Keras runs PyTorch eagerly unless asked (jit_compile=True would "
+            "call torch.compile with the inductor backend, which this course has not tested)"
+        )
+    else:
+        jit = True
+        reasons.append(
+            "XLA on (jit_compile=True): fuses ResNet's conv-BN-ReLU chains on a GPU"
+            + (" (JAX always compiles with XLA)" if backend == "jax" else "")
+        )
     per_image = TRAIN_GB_PER_IMAGE_224 * (image_size / 224) ** 2
     if policy == "mixed_float16":
         per_image /= 2
@@ -118,7 +129,7 @@ def plan(
     else:
         batch = 32
         reasons.append("batch size 32: the GPU did not report its memory")
-    return DevicePlan(described, gpus, policy, True, batch, tuple(reasons))
+    return DevicePlan(described, gpus, policy, jit, batch, tuple(reasons))
 
 
 def _nvidia_smi_memory_gb() -> list[float]:

@@ -7,8 +7,6 @@ use the same notion when they say their plain nets "exhibit healthy norms with B
 
 from __future__ import annotations
 
-import warnings
-
 import keras
 import numpy as np
 import pandas as pd
@@ -149,23 +147,6 @@ def _ends_in_softmax(model: keras.Model) -> bool:
     )
 
 
-class _AddZero(keras.layers.Layer):
-    """Adds a zero tensor (one per image of a batch of `batch`) to its input."""
-
-    def __init__(self, batch: int, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.batch = batch
-
-    def build(self, input_shape) -> None:
-        self.zero = self.add_weight(shape=(self.batch, *input_shape[1:]), initializer="zeros")
-
-    def call(self, x):
-        return x + self.zero
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-
 def grad_cam(
     model: keras.Model, images: np.ndarray, layer: str = "conv5_block3_out", classes=None
 ) -> np.ndarray:
@@ -186,24 +167,13 @@ def grad_cam(
             "`reslab.grads.class_scores(trunk, head)`, or a model built with "
             f"classifier_activation=None. Received: a model ending in softmax ({model.name})"
         )
-    probe = keras.Model(model.inputs, [model.get_layer(layer).output, model.output])
-    # ∂y^c/∂A: the gradient with respect to a zero added to A (the same network, sharing its
-    # weights), which works for any layer and on every backend.
-    zero = _AddZero(len(images), name=f"{layer}_plus_zero")
-    shifted = keras.models.clone_model(
-        model,
-        clone_function=lambda same: same,
-        call_function=lambda f, *a, **k: zero(f(*a, **k)) if f.name == layer else f(*a, **k),
+    scores = autodiff.to_numpy(model(images, training=False))
+    picked = np.argmax(scores, axis=-1) if classes is None else np.asarray(classes)
+    chosen = keras.ops.one_hot(picked, scores.shape[-1])  # picks y^c of each image
+    activations, gradients = autodiff.layer_gradients(
+        model, layer, images, lambda scores: keras.ops.sum(scores * chosen)
     )
-    with warnings.catch_warnings():  # Keras's note that a one-input list got a bare tensor
-        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-        activations, scores = (autodiff.to_numpy(t) for t in probe(images, training=False))
-        picked = np.argmax(scores, axis=-1) if classes is None else np.asarray(classes)
-        chosen = keras.ops.one_hot(picked, scores.shape[-1])  # picks y^c of each image
-        (gradients,) = autodiff.variable_gradients(
-            lambda: keras.ops.sum(shifted(images, training=False) * chosen), [zero.zero]
-        )
-    weights = gradients.mean(axis=(1, 2), keepdims=True)  # α_k^c, one per channel
-    maps = np.maximum((weights * activations).sum(axis=-1), 0)
+    weights = gradients.mean(axis=(1, 2), keepdims=True)  # Eq. 1: α_k^c, one per channel
+    maps = np.maximum((weights * activations).sum(axis=-1), 0)  # Eq. 2
     peak = maps.max(axis=(1, 2), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)

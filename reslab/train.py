@@ -309,7 +309,7 @@ def trunk_features(
     extractor = _extractor(base, preprocess)
     features, labels = [], []
     for images, batch_labels in data:
-        features.append(extractor.predict_on_batch(images))
+        features.append(extractor.predict_on_batch(np.asarray(images)))
         labels.append(keras.ops.convert_to_numpy(batch_labels))
     return np.concatenate(features), np.concatenate(labels)
 

@@ -34,6 +34,15 @@ def test_gpu_decisions(gpu, policy, batch):
     assert gpu.name in plan.device
 
 
+def test_each_backend_compiles_its_own_way_on_a_gpu():
+    t4 = [Gpu("Tesla T4", (7, 5), 15)]
+    assert device.plan(t4, backend="jax").jit_compile
+    assert "JAX always compiles" in str(device.plan(t4, backend="jax"))
+    torch = device.plan(t4, backend="torch")  # eager, as Keras's "auto" runs PyTorch
+    assert not torch.jit_compile and "torch.compile" in str(torch)
+    assert torch.policy == "mixed_float16"  # the dtype policy is Keras's, on every backend
+
+
 def test_smaller_images_allow_larger_batches():
     t4 = Gpu("Tesla T4", (7, 5), 15)
     assert device.plan([t4], image_size=96).batch_size > device.plan([t4]).batch_size
@@ -51,7 +60,7 @@ def test_configure_sets_the_global_policy(capsys):
         assert "mixed_float16" in capsys.readouterr().out
         device.configure(gpus=[], verbose=False)
         assert keras.mixed_precision.global_policy().name == "float32"
-        assert plan.jit_compile
+        assert plan.jit_compile == (keras.backend.backend() != "torch")
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from reslab import grads
+from reslab import autodiff, grads
 
 
 def bright_dark_model() -> keras.Model:
@@ -66,3 +66,19 @@ def test_class_scores_are_the_logits_under_the_softmax():
     assert grads.grad_cam(scores, images, layer="conv5_block3_out").shape == (5, 6, 6)
     with pytest.raises(ValueError, match="before the softmax"):
         grads.grad_cam(whole, images, layer="conv5_block3_out")
+
+
+def test_layer_gradients_is_the_derivative_also_across_a_skip_connection():
+    # score = sum(h V + h) with h = x W: ∂score/∂h = V summed over its outputs, plus 1 from the
+    # shortcut that crosses the layer `out`; the layer `inner`'s output is x W itself.
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    h = keras.layers.Dense(3, use_bias=False, name="inner")(inputs)
+    out = keras.layers.Add()([keras.layers.Dense(3, use_bias=False, name="out")(h), h])
+    model = keras.Model(inputs, out)
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    activations, gradients = autodiff.layer_gradients(model, "inner", x, keras.ops.sum)
+    w = autodiff.to_numpy(model.get_layer("inner").kernel)
+    v = autodiff.to_numpy(model.get_layer("out").kernel)
+    np.testing.assert_allclose(activations, x @ w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gradients, np.tile(v.sum(axis=1) + 1, (5, 1)), rtol=1e-5)

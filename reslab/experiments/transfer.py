@@ -156,7 +156,7 @@ def _reset(model: keras.Model, weights: list) -> None:
     model.set_weights(weights)
     for variable in model.optimizer.variables:  # the step count and the moments, not the rate
         if variable.name != "learning_rate":
-            variable.assign(keras.ops.zeros_like(variable))
+            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
 
 
 def _fit_steps(model: keras.Model, x, y, steps: int, batch_size: int, seed: int) -> None:
