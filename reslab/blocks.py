@@ -88,7 +88,21 @@ def _conv_bn_relu(x, filters: int, size: int, stride: int, name: str, use_bias: 
 
 
 def shortcut_path(x, channels: int, stride: int, option: str, name: str, use_bias: bool = True):
-    """The shortcut branch of a block whose residual branch outputs `channels` at `stride`."""
+    """The shortcut branch of a block (§3.3).
+
+    Args:
+        x: the block's input tensor.
+        channels: what the residual branch outputs, so what the shortcut must output.
+        stride: the residual branch's stride.
+        option: "A" (identity; zero channels appended and a stride where the shape
+            changes), "B" (a 1×1 conv + BN projection only where the channels change) or "C"
+            (a projection always).
+        name: the block's name; the projection is f"{name}_0_conv" and f"{name}_0_bn".
+        use_bias: whether the projection's conv has a bias (default True, as in Keras).
+
+    Returns:
+        The shortcut's output tensor.
+    """
     check_shortcut(option)
     in_channels = x.shape[-1]
     if option == "A" and channels < in_channels:
@@ -109,6 +123,7 @@ def basic_block(
     x,
     filters: int,
     stride: int = 1,
+    *,
     shortcut: str = "B",
     version: str = "v1",
     zero_gamma: bool = False,
@@ -117,15 +132,29 @@ def basic_block(
     shared_preact: bool = False,
     branch: Callable | None = None,
 ):
-    """Two 3×3 convolutions plus a shortcut (He et al. 2015, Fig. 2 / Fig. 5 left).
+    """Two 3×3 convolutions plus a shortcut (He et al. 2015, Fig. 2 and Fig. 5 left).
 
     v1: conv-BN-ReLU-conv-BN, add, ReLU. v2 (He et al. 2016, Fig. 4e): BN-ReLU-conv-BN-ReLU-
-    conv, add, nothing after. `zero_gamma` starts the last BN at 0, so a v1 block starts as
-    identity + ReLU (Goyal et al. 2017, §5.1). `shared_preact` (v2): the shortcut reads the
-    pre-activated input too, as the first block after the stem does ("the first activation
-    right after conv1 and before splitting into two paths", He et al. 2016, appendix).
-    `branch` (v1): a function applied to the residual branch just before the addition, as
-    squeeze-and-excitation and stochastic depth do (`reslab.variants`).
+    conv, add, nothing after (`_preact_basic`).
+
+    Args:
+        x: the input tensor.
+        filters: both convolutions' filter count.
+        stride: the first convolution's (and the shortcut's) stride; default 1.
+        shortcut: "A", "B" (default) or "C" (§3.3, `shortcut_path`).
+        version: "v1" (default) or "v2".
+        zero_gamma: v1 only; start the last BN's scale at 0, so the block starts as
+            identity + ReLU (Goyal et al. 2017, §5.1). Default False.
+        use_bias: convolutions with a bias; default False (BN follows each).
+        name: the block's name, the prefix of its layers' names.
+        shared_preact: v2 only; the shortcut reads the pre-activated input too, as the
+            first block after the stem does ("the first activation right after conv1 and
+            before splitting into two paths", He et al. 2016, appendix). Default False.
+        branch: v1 only; a function applied to the residual branch just before the
+            addition, as squeeze-and-excitation and stochastic depth do (`reslab.variants`).
+
+    Returns:
+        The block's output tensor.
     """
     check_shortcut(shortcut)
     check_version(version, ("v1", "v2"))
@@ -134,16 +163,7 @@ def basic_block(
             raise ValueError("A v2 block ends with a convolution, not BN: zero_gamma is v1 only.")
         if branch is not None:
             raise ValueError("`branch` is v1 only.")
-        preact = batch_norm(f"{name}_preact_bn")(x)
-        preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
-        # A projection sees the pre-activated input; an identity shortcut sees x itself.
-        projects = shortcut == "C" or (shortcut == "B" and filters != x.shape[-1])
-        source = preact if projects or shared_preact else x
-        short = shortcut_path(source, filters, stride, shortcut, name, use_bias)
-        y = _conv_bn_relu(preact, filters, 3, stride, f"{name}_1", use_bias)
-        y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
-        return layers.Add(name=f"{name}_out")([short, y])
-
+        return _preact_basic(x, filters, stride, shortcut, use_bias, name, shared_preact)
     short = shortcut_path(x, filters, stride, shortcut, name, use_bias)
     y = _conv_bn_relu(x, filters, 3, stride, f"{name}_1", use_bias)
     y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
@@ -154,10 +174,26 @@ def basic_block(
     return layers.Activation("relu", name=f"{name}_out")(y)
 
 
+def _preact_basic(
+    x, filters: int, stride: int, shortcut: str, use_bias: bool, name: str, shared_preact: bool
+):
+    """BN-ReLU first, nothing after the addition (He et al. 2016, Fig. 4e). A projection
+    reads the pre-activated input; an identity shortcut reads x itself."""
+    preact = batch_norm(f"{name}_preact_bn")(x)
+    preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
+    projects = shortcut == "C" or (shortcut == "B" and filters != x.shape[-1])
+    source = preact if projects or shared_preact else x
+    short = shortcut_path(source, filters, stride, shortcut, name, use_bias)
+    y = _conv_bn_relu(preact, filters, 3, stride, f"{name}_1", use_bias)
+    y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
+    return layers.Add(name=f"{name}_out")([short, y])
+
+
 def bottleneck_block(
     x,
     filters: int,
     stride: int = 1,
+    *,
     shortcut: str = "B",
     version: str = "v1",
     zero_gamma: bool = False,
@@ -165,12 +201,22 @@ def bottleneck_block(
     name: str = "block",
 ):
     """1×1 (reduce to `filters`) → 3×3 → 1×1 (expand to 4·filters), plus a shortcut
-    (He et al. 2015, Fig. 5 right; used in ResNet-50/101/152, Table 1).
+    (He et al. 2015, Fig. 5 right; ResNet-50/101/152, Table 1).
 
-    v1 puts the stride in the first 1×1 conv, as the paper and `keras.applications.ResNet50`
-    do; v1.5 puts it in the 3×3 conv, as torchvision does. With `use_bias=True` every conv
-    has a bias, as in Keras's ResNet50. v2 is the pre-activation block (He et al. 2016,
-    Fig. 4e) laid out as `keras.applications.ResNet50V2` lays it out.
+    Args:
+        x: the input tensor.
+        filters: the 1×1 reduction's and the 3×3's filter count; the block outputs 4×.
+        stride: default 1. v1 puts it in the first 1×1 conv, as the paper and
+            `keras.applications.ResNet50` do; v1.5 in the 3×3, as torchvision does.
+        shortcut: "A", "B" (default) or "C" (§3.3).
+        version: "v1" (default), "v1.5" or "v2" (pre-activation, He et al. 2016, Fig. 4e,
+            laid out as `keras.applications.ResNet50V2`: `_preact_bottleneck`).
+        zero_gamma: v1 and v1.5; start the last BN's scale at 0. Default False.
+        use_bias: every conv with a bias, as in Keras's ResNet50 (default True).
+        name: the block's name, the prefix of its layers' names.
+
+    Returns:
+        The block's output tensor.
     """
     check_shortcut(shortcut)
     check_version(version, ("v1", "v1.5", "v2"))
@@ -222,9 +268,19 @@ def convolutional_block(x, filters: int, stride: int = 2, name: str = "block", *
     return bottleneck_block(x, filters, stride=stride, shortcut="C", name=name, **kwargs)
 
 
-def plain_block(x, filters: int, stride: int = 1, name: str = "block"):
+def plain_block(x, filters: int, stride: int = 1, *, name: str = "block"):
     """The plain counterpart of `basic_block`: the same two conv-BN-ReLU layers, no shortcut
-    (He et al. 2015, Fig. 3 middle)."""
+    (He et al. 2015, Fig. 3 middle).
+
+    Args:
+        x: the input tensor.
+        filters: both convolutions' filter count.
+        stride: the first convolution's stride; default 1.
+        name: the block's name, the prefix of its layers' names.
+
+    Returns:
+        The block's output tensor.
+    """
     x = _conv_bn_relu(x, filters, 3, stride, f"{name}_1", use_bias=False)
     x = _conv(filters, 3, 1, f"{name}_2_conv", use_bias=False)(x)
     x = batch_norm(f"{name}_2_bn")(x)

@@ -32,6 +32,37 @@ def _blocks_per_stage(depth: int) -> int:
 Block = Callable[..., object]  # (x, filters, stride, name) -> the block's output tensor
 
 
+def stack_v1(x, block: Block, filters: int, blocks: int, stride: int, name: str):
+    """One stage: `blocks` blocks in a row, the first of which carries the stride.
+
+    He et al. 2015 downsample "by convolutional layers that have a stride of 2" at the first
+    block of conv3_x, conv4_x and conv5_x (Table 1, §3.3), and between the CIFAR stages (§4.2).
+
+    Args:
+        x: the stage's input tensor.
+        block: builds one block, `block(x, filters, stride, name)`.
+        filters: the blocks' filter count.
+        blocks: how many blocks.
+        stride: the first block's stride (the rest have 1).
+        name: the stage's name; block b is called f"{name}_block{b}".
+
+    Returns:
+        The stage's output tensor.
+    """
+    for b in range(1, blocks + 1):
+        x = block(x, filters, stride if b == 1 else 1, f"{name}_block{b}")
+    return x
+
+
+def stack_v2(x, block: Block, filters: int, blocks: int, stride: int, name: str):
+    """One stage as `keras.applications.ResNet50V2` lays it out: the *last* block carries
+    the stride, so conv2-conv4 each end by halving the map and conv5 keeps it (the same
+    total downsampling as v1, one block earlier). Arguments and result as `stack_v1`."""
+    for b in range(1, blocks + 1):
+        x = block(x, filters, stride if b == blocks else 1, f"{name}_block{b}")
+    return x
+
+
 def cifar_net(
     block: Block,
     n: int,
@@ -41,11 +72,24 @@ def cifar_net(
     name: str,
     preact: bool = False,
 ) -> keras.Model:
-    """The CIFAR layout of §4.2 around any block: a 3×3 conv, three stages of `n` blocks
-    (`widths` filters; the first block of stages 2 and 3 has stride 2), global average
-    pooling, softmax. `block(x, filters, stride, name)` builds one block. `preact`: the
-    blocks start with BN-ReLU, so the stem has none and one BN-ReLU follows the last block
-    (He et al. 2016)."""
+    """The CIFAR layout of §4.2 around any block (the variants of notebook 11 use it too).
+
+    A 3×3 conv, three stages of `n` blocks (the first block of stages 2 and 3 has stride 2),
+    global average pooling, softmax.
+
+    Args:
+        block: builds one block, `block(x, filters, stride, name)`.
+        n: blocks per stage.
+        input_shape: (height, width, channels) of the images.
+        classes: the softmax's size.
+        widths: the three stages' filter counts, (16, 32, 64) in the paper.
+        name: the model's name.
+        preact: the blocks start with BN-ReLU (He et al. 2016), so the stem has none and
+            one BN-ReLU follows the last block.
+
+    Returns:
+        The Keras model.
+    """
     _check_widths(widths)
     inputs = keras.Input(input_shape)
     x = blocks._conv(widths[0], 3, 1, "conv1_conv", use_bias=False)(inputs)
@@ -53,9 +97,7 @@ def cifar_net(
         x = blocks.batch_norm("conv1_bn")(x)
         x = layers.Activation("relu", name="conv1_relu")(x)
     for stage, filters in enumerate(widths, start=2):
-        for b in range(1, n + 1):
-            stride = 2 if stage > 2 and b == 1 else 1
-            x = block(x, filters, stride, f"conv{stage}_block{b}")
+        x = stack_v1(x, block, filters, n, stride=1 if stage == 2 else 2, name=f"conv{stage}")
     return keras.Model(inputs, head(x, classes, preact), name=name)
 
 
@@ -71,10 +113,11 @@ def head(x, classes: int, preact: bool = False):
 
 def _cifar_net(
     depth: int,
+    *,
     residual: bool,
-    shortcut: str,
-    version: str,
-    zero_gamma: bool,
+    shortcut: str = "A",
+    version: str = "v1",
+    zero_gamma: bool = False,
     input_shape: tuple[int, int, int],
     classes: int,
     widths: tuple[int, int, int],
@@ -85,10 +128,16 @@ def _cifar_net(
     def block(x, filters: int, stride: int, block_name: str):
         if not residual:
             return blocks.plain_block(x, filters, stride, name=block_name)
-        # v2: both paths of the first block read its BN-ReLU (He et al. 2016, appendix)
-        shared = version == "v2" and block_name == "conv2_block1"
         return blocks.basic_block(
-            x, filters, stride, shortcut, version, zero_gamma, name=block_name, shared_preact=shared
+            x,
+            filters,
+            stride,
+            shortcut=shortcut,
+            version=version,
+            zero_gamma=zero_gamma,
+            name=block_name,
+            # v2: both paths of the first block read its BN-ReLU (He et al. 2016, appendix)
+            shared_preact=version == "v2" and block_name == "conv2_block1",
         )
 
     return cifar_net(block, n, input_shape, classes, widths, name, preact=version == "v2")
@@ -100,12 +149,27 @@ def plain_cifar(
     classes: int = 10,
     widths: tuple[int, int, int] = CIFAR_FILTERS,
 ) -> keras.Model:
-    """The plain CIFAR-10 net of §4.2: 3×3 conv, 3 stages of 2n conv layers (16/32/64
-    filters, stride 2 between stages), global average pooling, softmax. depth = 6n + 2.
+    """The plain CIFAR-10 net of §4.2: a 3×3 conv, 3 stages of 2n conv layers (16/32/64
+    filters, stride 2 between stages), global average pooling, softmax.
 
-    `widths` other than (16, 32, 64) give a narrower or wider net of the same depth.
+    Args:
+        depth: 6n + 2 weighted layers (20, 32, 44, 56, 110, ...).
+        input_shape: (height, width, channels); default (32, 32, 3), CIFAR-10's.
+        classes: default 10.
+        widths: the stages' filter counts; default (16, 32, 64). Others give a narrower or
+            wider net of the same depth.
+
+    Returns:
+        The Keras model, named f"plain{depth}".
     """
-    return _cifar_net(depth, False, "A", "v1", False, input_shape, classes, widths, f"plain{depth}")
+    return _cifar_net(
+        depth,
+        residual=False,
+        input_shape=input_shape,
+        classes=classes,
+        widths=widths,
+        name=f"plain{depth}",
+    )
 
 
 def cifar_resnet(
@@ -117,13 +181,33 @@ def cifar_resnet(
     classes: int = 10,
     widths: tuple[int, int, int] = CIFAR_FILTERS,
 ) -> keras.Model:
-    """The CIFAR-10 ResNet of §4.2 (option A shortcuts there, Table 6) or its pre-activation
-    version (He et al. 2016). Same layers as `plain_cifar(depth)` plus one shortcut per pair."""
+    """The CIFAR-10 ResNet of §4.2, or its pre-activation version (He et al. 2016): the
+    layers of `plain_cifar(depth)` plus one shortcut per pair of 3×3 convs.
+
+    Args:
+        depth: 6n + 2 weighted layers (20, 32, 44, 56, 110, ...).
+        shortcut: "A" (default; zero-padding identity, as §4.2 uses), "B" or "C" (§3.3).
+        version: "v1" (default; He et al. 2015) or "v2" (pre-activation, He et al. 2016).
+        zero_gamma: v1 only; start each block's last BN scale at 0 (Goyal et al. 2017).
+        input_shape: (height, width, channels); default (32, 32, 3).
+        classes: default 10.
+        widths: the stages' filter counts; default (16, 32, 64).
+
+    Returns:
+        The Keras model, named like "resnet20_A" or "resnet110v2_A".
+    """
     blocks.check_shortcut(shortcut)
     blocks.check_version(version, ("v1", "v2"))
-    name = f"resnet{depth}{'' if version == 'v1' else 'v2'}_{shortcut}"
     return _cifar_net(
-        depth, True, shortcut, version, zero_gamma, input_shape, classes, widths, name
+        depth,
+        residual=True,
+        shortcut=shortcut,
+        version=version,
+        zero_gamma=zero_gamma,
+        input_shape=input_shape,
+        classes=classes,
+        widths=widths,
+        name=f"resnet{depth}{'' if version == 'v1' else 'v2'}_{shortcut}",
     )
 
 
@@ -157,6 +241,7 @@ def _imagenet_input_shape(
 def resnet(
     depth: int = 50,
     version: str = "v1",
+    *,
     include_top: bool = True,
     classes: int = 1000,
     input_shape: tuple[int, int, int] | None = None,
@@ -165,18 +250,29 @@ def resnet(
     width: float = 1.0,
     shortcuts: bool = True,
 ) -> keras.Model:
-    """ResNet-18/34/50/101/152 of He et al. 2015, Table 1 (v1; v1.5 strides in the 3×3), or
-    the pre-activation v2 of He et al. 2016. Keyword arguments behave as in
-    `keras.applications.ResNet50`; for 50/101/152 (v1, v2) layer names, order and parameter
-    counts equal Keras's, so weights transplant by name.
+    """ResNet-18/34/50/101/152 of He et al. 2015, Table 1, or the pre-activation v2 of He et
+    al. 2016. For 50/101/152 (v1, v2) the layer names, order and parameter counts equal
+    `keras.applications.ResNet50`'s (and V2's), so weights transplant by name.
 
-    `shortcuts=False` (18 and 34, v1 only) builds the plain net of Table 2 and Fig. 4: the same
-    layers with no shortcut, so the plain-34 the paper compares with ResNet-34 (§4.1).
+    Args:
+        depth: 18, 34, 50, 101 or 152 (Table 1); default 50.
+        version: "v1" (default), "v1.5" (bottlenecks only: the stride in the 3×3, as
+            torchvision) or "v2" (pre-activation).
+        include_top: end in global average pooling and a `classes`-way dense layer
+            (default True), as Keras's.
+        classes: default 1000.
+        input_shape: default (224, 224, 3) with the top, (None, None, 3) without.
+        pooling: without the top: None (default; the 4-D conv5 output), "avg" or "max".
+        classifier_activation: the top's activation; default "softmax", None for scores.
+        width: scales every filter count (the stem's 64 and the stages' 64/128/256/512):
+            the Wide-ResNet idea (Zagoruyko & Komodakis 2016) in reverse. Depth, names and map
+            sizes stay those of Table 1; `width=0.25` has about 1/16 of the weights and
+            multiply-adds, small enough to pretrain on a laptop. Default 1.
+        shortcuts: False (18 and 34, v1 only) builds the plain net of Table 2 and Fig. 4,
+            the same layers without shortcuts, like the plain-34 of §4.1. Default True.
 
-    `width` scales every layer's filter count (the stem's 64 and each stage's 64/128/256/512,
-    so the bottleneck outputs 256…2048 too): the Wide-ResNet idea (Zagoruyko & Komodakis
-    2016) in reverse. The depth, layer names and map sizes stay those of Table 1; `width=0.25`
-    has about 1/16 of the weights and multiply-adds, small enough to pretrain on a laptop.
+    Returns:
+        The Keras model, named like "resnet50", "resnet50v2" or "plain34".
     """
     if depth not in IMAGENET_STAGES:
         raise ValueError(
@@ -197,7 +293,12 @@ def resnet(
     stem, filters_per_stage = _scaled(64, width), [_scaled(f, width) for f in IMAGENET_FILTERS]
     inputs = keras.Input(_imagenet_input_shape(input_shape, include_top))
     preact = version == "v2"
-    block = blocks.basic_block if kind == "basic" else blocks.bottleneck_block
+    unit = blocks.basic_block if kind == "basic" else blocks.bottleneck_block
+
+    def block(x, filters: int, stride: int, name: str):
+        if not shortcuts:
+            return blocks.plain_block(x, filters, stride, name=name)
+        return unit(x, filters, stride, shortcut="B", version=version, name=name)
 
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(stem, 7, strides=2, name="conv1_conv")(x)  # with a bias, as in Keras
@@ -207,17 +308,14 @@ def resnet(
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
-    for stage, (filters, count) in enumerate(zip(filters_per_stage, stages, strict=True), 2):
-        for b in range(1, count + 1):
-            if kind == "bottleneck" and preact:  # Keras's V2: the last block of conv2-conv4
-                stride = 2 if stage < 5 and b == count else 1
-            else:  # conv3_1, conv4_1 and conv5_1 downsample (Table 1)
-                stride = 2 if stage > 2 and b == 1 else 1
-            name = f"conv{stage}_block{b}"
-            if shortcuts:
-                x = block(x, filters, stride, "B", version, name=name)
-            else:
-                x = blocks.plain_block(x, filters, stride, name=name)
+    # v1: conv3_1, conv4_1 and conv5_1 halve the map (Table 1); Keras's V2 bottleneck nets
+    # halve it at the last block of conv2-conv4 instead.
+    v2_layout = kind == "bottleneck" and preact
+    stack, strides = (stack_v2, (2, 2, 2, 1)) if v2_layout else (stack_v1, (1, 2, 2, 2))
+    for stage, (filters, count, stride) in enumerate(
+        zip(filters_per_stage, stages, strides, strict=True), start=2
+    ):
+        x = stack(x, block, filters, count, stride, name=f"conv{stage}")
 
     if preact:
         x = blocks.batch_norm("post_bn")(x)
@@ -242,9 +340,18 @@ def _scaled(filters: int, width: float) -> int:
 def block_stack(
     n_blocks: int, kind: str = "v1", input_shape: tuple[int, int, int] = (8, 8, 16)
 ) -> keras.Model:
-    """`n_blocks` shape-keeping basic blocks in a row: `kind` "plain" (no shortcut), "v1"
-    (He et al. 2015) or "v2" (pre-activation, He et al. 2016). For studying signal and
-    gradient propagation through depth."""
+    """Shape-keeping basic blocks in a row, for studying signal and gradient propagation
+    through depth (notebooks 03 and 06).
+
+    Args:
+        n_blocks: how many blocks.
+        kind: "plain" (no shortcut), "v1" (default; He et al. 2015) or "v2"
+            (pre-activation, He et al. 2016).
+        input_shape: default (8, 8, 16); every block keeps it.
+
+    Returns:
+        The Keras model, named like "v1_stack8".
+    """
     if kind not in ("plain", "v1", "v2"):
         raise ValueError(f"`kind` should be 'plain', 'v1' or 'v2'. Received: kind={kind!r}")
     inputs = keras.Input(input_shape)

@@ -175,11 +175,11 @@ def variant(
             return resnext_block(x, filters, stride, name=name)
         if kind == "se":
             se = lambda y: squeeze_excite(y, 4, name=f"{name}_se")  # noqa: E731
-            return blocks.basic_block(x, filters, stride, "A", name=name, branch=se)
+            return blocks.basic_block(x, filters, stride, shortcut="A", name=name, branch=se)
         if kind == "stochastic":
             drop = StochasticDepth(next(survival), name=f"{name}_drop")
-            return blocks.basic_block(x, filters, stride, "A", name=name, branch=drop)
-        return blocks.basic_block(x, filters, stride, "A", name=name)  # wide
+            return blocks.basic_block(x, filters, stride, shortcut="A", name=name, branch=drop)
+        return blocks.basic_block(x, filters, stride, shortcut="A", name=name)  # wide
 
     if kind == "wide":
         widths, n = tuple(2 * w for w in widths), max(1, n - 1)

@@ -156,3 +156,33 @@ def test_block_stack_kinds_and_a_clear_error():
     assert v1.layers[-1].name == "block2_out" and isinstance(v2.layers[-1], keras.layers.Add)
     with pytest.raises(ValueError, match="Received: kind='v3'"):
         models.block_stack(2, "v3")
+
+
+def test_stages_put_the_stride_where_each_layout_does():
+    calls = []
+
+    def block(x, filters, stride, name):
+        calls.append((name, stride))
+        return x
+
+    x = keras.Input((8, 8, 4))
+    models.stack_v1(x, block, 4, 3, 2, "conv3")  # the paper's: the first block (Table 1)
+    models.stack_v2(x, block, 4, 3, 2, "conv4")  # Keras's ResNet50V2: the last block
+    assert calls == [
+        ("conv3_block1", 2),
+        ("conv3_block2", 1),
+        ("conv3_block3", 1),
+        ("conv4_block1", 1),
+        ("conv4_block2", 1),
+        ("conv4_block3", 2),
+    ]
+
+
+def test_block_options_are_keywords_not_positional_flags():
+    x = keras.Input((8, 8, 16))
+    with pytest.raises(TypeError):
+        blocks.basic_block(x, 16, 1, "A")  # which flag is "A"? Say shortcut="A".
+    with pytest.raises(TypeError):
+        blocks.bottleneck_block(x, 4, 1, "B", "v1")
+    with pytest.raises(TypeError):
+        models.resnet(50, "v1", False)  # include_top=False
