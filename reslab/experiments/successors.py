@@ -17,7 +17,7 @@ import keras
 import pandas as pd
 
 from reslab import data, flops, variants
-from reslab.experiments import _finished_rows, fit_recipe, save
+from reslab.experiments.runs import finished_rows, fit_recipe, save
 
 KEPT = ("plain", "resnet")  # their seed-0 weights are kept for the lesion study
 
@@ -32,7 +32,7 @@ def successors(args: argparse.Namespace) -> pd.DataFrame:
     (x_train, y_train), (x_test, y_test) = data.fashion_mnist_32(
         args.train_samples, args.test_samples, seed=0
     )
-    rows = _finished_rows(args, by="run")
+    rows = finished_rows(args, by="run")
     done = {(row["kind"], row["seed"]) for row in rows}
     for seed in args.seeds:
         for kind in args.kinds:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reslab import data, train, weights
-from reslab.experiments import _finished_rows, save
+from reslab.experiments.runs import finished_rows, save
 
 SOURCE_DIR = Path("figures/results/08_source")
 
@@ -36,7 +36,7 @@ def pretrain(args: argparse.Namespace) -> pd.DataFrame:
     if args.train_samples:
         x, y = data.subsample(x, y, args.train_samples, args.seed)
     steps_per_epoch = -(-len(x) // args.batch_size)
-    rows = _finished_rows(args, by="epoch") if checkpoint.exists() else []
+    rows = finished_rows(args, by="epoch") if checkpoint.exists() else []
     if rows:
         model = keras.models.load_model(checkpoint)
         print(f"pretrain: resuming after epoch {len(rows)} from {checkpoint}")
@@ -170,7 +170,7 @@ def transfer_curve(args: argparse.Namespace) -> pd.DataFrame:
     """Target-task test accuracy of the three ways to use the source model (and of training
     from scratch), for each number of labelled images per class and each seed. Resumes
     from the rows a cut-off run with the same arguments wrote."""
-    rows = _finished_rows(args, by="epoch")
+    rows = finished_rows(args, by="epoch")
     done = {(r["per_class"], r["seed"]) for r in rows}
     size = args.image_size
     x_test, y_test = data.fashion_classes(data.TARGET_CLASSES, "test", args.test_per_class)
