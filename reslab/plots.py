@@ -17,9 +17,8 @@ from reslab.config import figures_dir
 
 def save(fig: plt.Figure, name: str) -> Path:
     """Save `fig` as `<figures dir>/<name>.png` (stable names, so README and site can link)."""
-    folder = figures_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
+    path = figures_dir() / f"{name}.png"  # `name` may hold a folder: "diagrams/03_blocks"
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     return path
 
