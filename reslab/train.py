@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 import weakref
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 
 from reslab import data
 
@@ -82,6 +85,64 @@ class BatchHistory(keras.callbacks.Callback):
             # running mean m_k over k batches: batch k's own value is k·m_k − (k−1)·m_{k−1}
             values.append((batch + 1) * mean - batch * self._previous.get(key, 0.0))
             self._previous[key] = mean
+
+
+def compare(
+    builds: dict[str, Callable[[], keras.Model]],
+    train_data: tuple[np.ndarray, np.ndarray],
+    test_data: tuple[np.ndarray, np.ndarray],
+    epochs: int,
+    batch_size: int,
+    seeds: Sequence[int] = (0,),
+    peak_rate: float = 0.1,
+    train_check: int | None = None,
+) -> tuple[dict[str, dict[str, dict]], pd.DataFrame]:
+    """Train every network of `builds` (name -> a function that builds it) once per seed,
+    all alike: `fit_sgd` with `warmup_cosine(peak_rate, ...)` over the whole run, and each
+    batch's training accuracy recorded (`BatchHistory`, as `history["batch_accuracy"]`).
+
+    At the end both errors are measured in inference mode (batch norm with its moving
+    statistics), as the test error always is, so they compare like with like; the training
+    error on the first `train_check` training images (all by default).
+
+    Returns the histories by seed, `{"seed 0": {name: history}}` as `plots.error_curves`
+    takes them, and one row per network and seed: its parameters, both errors in % and the
+    seconds it took.
+    """
+    steps = epochs * -(-len(train_data[0]) // batch_size)
+    histories: dict[str, dict[str, dict]] = {}
+    rows = []
+    for seed in seeds:
+        for name, build in builds.items():
+            keras.utils.set_random_seed(seed)
+            model = build()
+            batches = BatchHistory()
+            start = time.monotonic()
+            history = fit_sgd(
+                model,
+                train_data,
+                test_data,
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=warmup_cosine(peak_rate, steps),
+                callbacks=[batches],
+            )
+            history["batch_accuracy"] = batches.history["accuracy"]
+            histories.setdefault(f"seed {seed}", {})[name] = history
+            x, y = train_data[0][:train_check], train_data[1][:train_check]
+            _, train_accuracy = model.evaluate(x, y, verbose=0)
+            _, test_accuracy = model.evaluate(*test_data, verbose=0)
+            rows.append(
+                {
+                    "network": name,
+                    "seed": seed,
+                    "parameters": model.count_params(),
+                    "train error %": 100 * (1 - train_accuracy),
+                    "test error %": 100 * (1 - test_accuracy),
+                    "seconds": time.monotonic() - start,
+                }
+            )
+    return histories, pd.DataFrame(rows)
 
 
 # --- fine-tuning a pretrained trunk (the Keras transfer-learning guide's two phases) ----------

@@ -136,6 +136,12 @@ def _shapes(layer: keras.layers.Layer) -> list[tuple[int, ...]]:
     return [tuple(w.shape) for w in layer.weights]
 
 
+def layout(model: keras.Model) -> list[tuple[str, list[tuple[int, ...]]]]:
+    """Every layer with weights, in order: its name and its weights' shapes. Two models with
+    the same layout take each other's weights by name (`transplant`)."""
+    return [(layer.name, _shapes(layer)) for layer in _weighted(model)]
+
+
 def randomize_statistics(model: keras.Model, seed: int = 0) -> int:
     """Draw every batch-norm statistic, γ, β and bias of `model` at random (variances and γ
     in [0.5, 1.5], means, β and biases around 0 with spread 0.1). Freshly built, they are

@@ -172,3 +172,11 @@ def test_plain_nets_exist_only_where_the_paper_has_them():
         models.resnet(50, shortcuts=False)
     with pytest.raises(ValueError, match="18- and 34-layer v1 nets of Table 2"):
         models.resnet(34, version="v2", shortcuts=False)
+
+
+def test_layout_is_what_transplant_needs_to_match():
+    shape = dict(input_shape=(64, 64, 3), classes=5)
+    ours = weights.layout(models.resnet(50, **shape))
+    assert ours[0] == ("conv1_conv", [(7, 7, 3, 64), (64,)])
+    assert ours == weights.layout(keras.applications.ResNet50(weights=None, **shape))
+    assert ours != weights.layout(models.resnet(50, "v2", **shape))

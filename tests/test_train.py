@@ -66,3 +66,34 @@ def test_fit_sgd_weight_decay_is_the_papers_l2_term_on_kernels_only():
     with_l2 = train.fit_sgd(decayed, (x, y), (x, y), weight_decay=0.1, **args)["loss"][0]
     assert with_l2 - base == pytest.approx(0.05 * np.sum(kernel**2), rel=1e-4)  # bias not decayed
     assert decayed.optimizer.weight_decay is None
+
+
+def test_compare_trains_each_network_per_seed_alike_and_reproducibly():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+
+    def softmax_net(width):
+        hidden = keras.layers.Dense(width, activation="relu")
+        return keras.Sequential([keras.Input((6,)), hidden, keras.layers.Dense(2, "softmax")])
+
+    builds = {"narrow": lambda: softmax_net(2), "wide": lambda: softmax_net(16)}
+    histories, runs = train.compare(
+        builds, (x, y), (x[:16], y[:16]), epochs=2, batch_size=16, seeds=(0, 1), train_check=32
+    )
+    assert list(histories) == ["seed 0", "seed 1"] and list(histories["seed 0"]) == list(builds)
+    run = histories["seed 0"]["wide"]
+    assert len(run["accuracy"]) == 2 and len(run["batch_accuracy"]) == 2 * 4  # 4 batches/epoch
+    assert runs[["network", "seed"]].values.tolist() == [
+        ["narrow", 0], ["wide", 0], ["narrow", 1], ["wide", 1]
+    ]  # fmt: skip
+    assert runs.parameters.tolist() == [6 * 2 + 2 + 2 * 2 + 2, 6 * 16 + 16 + 16 * 2 + 2] * 2
+    keras.utils.set_random_seed(0)
+    model = softmax_net(16)
+    history = train.fit_sgd(
+        model, (x, y), (x[:16], y[:16]), epochs=2, batch_size=16,
+        learning_rate=train.warmup_cosine(0.1, 8),
+    )  # fmt: skip
+    assert history["val_accuracy"] == run["val_accuracy"]  # the same run as by hand
+    _, accuracy = model.evaluate(x[:32], y[:32], verbose=0)
+    assert runs.loc[1, "train error %"] == pytest.approx(100 * (1 - accuracy))
