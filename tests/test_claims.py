@@ -924,3 +924,27 @@ def test_11_lesion_plain_blocks_that_change_shape_cannot_be_deleted(nb11):
         plain = set(nb11["single"][f"plain-{depth}"]) - {"none"}
         residual = set(nb11["single"][f"ResNet-{depth}"]) - {"none"}
         assert len(residual) == 3 * n and residual - plain == {"conv3_block1", "conv4_block1"}
+
+
+def test_readme_backend_speeds_are_the_benchmarks():
+    """ "ResNet-20 … 1.35 times as long under PyTorch and 2.33 times under JAX, … ResNet-50 …
+    1.59 and 1.41 times" (README, "Keras backends"), and TensorFlow the fastest."""
+    text = (config.ROOT / "benchmarks" / "results" / "backends.txt").read_text()
+    ratios = {}
+    for run in text.split("$ .venv/bin/python benchmarks/backends.py --model ")[1:]:
+        model = run.split()[0]
+        for line in run.splitlines():
+            parts = line.split()
+            if parts and parts[0] in ("tensorflow", "jax", "torch"):
+                ratios[model, parts[0]] = float(parts[-1])
+    assert ratios == {
+        ("resnet20", "tensorflow"): 1.0,
+        ("resnet20", "jax"): 2.33,
+        ("resnet20", "torch"): 1.35,
+        ("resnet50", "tensorflow"): 1.0,
+        ("resnet50", "jax"): 1.41,
+        ("resnet50", "torch"): 1.59,
+    }
+    readme = " ".join((config.ROOT / "README.md").read_text().split())
+    assert "1.35 times as long under PyTorch and 2.33 times under JAX" in readme
+    assert "1.59 and 1.41 times" in readme

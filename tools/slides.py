@@ -43,7 +43,9 @@ TEMPLATE = """{% extends 'index.html.j2' %}
 {% block html_head_css %}<link rel="icon" href="data:,"><style>
 .reveal .slides > section > section { max-height: 100%; overflow-y: auto; }
 </style>{% endblock %}"""
-HEADING = re.compile(r"^#{1,6} .*\b(exercise|summary)\b", re.IGNORECASE | re.MULTILINE)
+HEADING = re.compile(
+    r"^#{1,6} .*\b(exercise|summary|questions|in practice)\b", re.IGNORECASE | re.MULTILINE
+)
 
 
 def is_solution(cell: nbformat.NotebookNode) -> bool:
@@ -58,7 +60,8 @@ def is_figure(cell: nbformat.NotebookNode) -> bool:
 
 def slide_types(cells: list[nbformat.NotebookNode]) -> list[str]:
     """Each cell's slide type. In a deck: the first cell (title, motivation, what you will
-    learn, time) and every markdown cell with an Exercise or Summary heading, each a slide;
+    learn, time) and every markdown cell with an Exercise, Summary, Questions or "In practice"
+    heading, each a slide;
     every figure, on the slide of the nearest markdown cell above it (its heading and prose),
     or on a slide below that one (`subslide`) when an earlier figure has it already. Everything
     else, and every cell tagged `solution`, is skipped."""
