@@ -16,7 +16,8 @@ SLIDES_NPM := tools/slides/node_modules/.installed
 JUPYTER_SETTINGS := $(VENV)/etc/jupyter/jupyter_server_config.json \
   $(VENV)/share/jupyter/lab/settings/overrides.d/reslab.json
 
-.PHONY: setup data browser lab book student slides prefetch test test-backends lint clean
+.PHONY: setup data browser lab book student slides prefetch test test-backends \
+  test-backends-core lint clean
 
 setup: $(STAMP) data $(JUPYTER_SETTINGS)
 
@@ -112,14 +113,25 @@ test: setup browser lint $(SLIDES_NPM)
 # tests of committed files and built artifacts (results, website, slides, wheel, JupyterLab)
 # do not depend on the backend and run once, in `test`. TORCH is the CPU build this machine's
 # pip finds on disk; elsewhere use TORCH=torch with PyTorch's CPU index (pyproject.toml).
+# About 30 minutes on 2 cores, too long for CI: `.ci/run` runs `test-backends-core`, the tests
+# of everything that differs between backends (gradients, checkers, blocks, training and
+# fine-tuning, device) and the notebooks that differentiate by hand (01, 03, 09).
 TORCH ?= torch==2.13.0
 BACKEND_ONCE := test_book test_slides test_lab test_wheel test_claims test_notebook_times
+BACKEND_CORE := $(addprefix tests/test_,autodiff.py grads.py grad_cam.py explore.py config.py \
+  blocks_models.py checks.py learners.py diagrams.py device.py train.py finetune.py) \
+  notebooks/01_vanishing_gradients.ipynb notebooks/03_identity_block.ipynb \
+  notebooks/09_inside_resnet.ipynb
+BACKEND_TESTS ?= $(foreach t,$(BACKEND_ONCE),--ignore=tests/$(t).py)
 test-backends: setup
 	$(PY) -m pip install --quiet -e ".[jax]" "$(TORCH)"
 	for backend in jax torch; do \
 	  KERAS_BACKEND=$$backend RESLAB_PROFILE=quick $(VENV)/bin/pytest -p no:cacheprovider \
-	    $(foreach t,$(BACKEND_ONCE),--ignore=tests/$(t).py) || exit 1; \
+	    $(BACKEND_TESTS) || exit 1; \
 	done
+
+test-backends-core:
+	$(MAKE) test-backends BACKEND_TESTS="$(BACKEND_CORE)"
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
