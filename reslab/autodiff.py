@@ -14,8 +14,9 @@ value leaks into them).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -124,9 +125,21 @@ def layer_gradients(
         clone_function=lambda same: same,
         call_function=lambda f, *a, **k: zero(f(*a, **k)) if f.name == layer else f(*a, **k),
     )
-    probe = keras.Model(model.inputs, model.get_layer(layer).output)
-    with warnings.catch_warnings():  # Keras's note that a one-input list got a bare tensor
-        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-        activations = to_numpy(probe(x, training=False))
+    activations = forward(keras.Model(model.inputs, model.get_layer(layer).output), x)
+    with _structure_note_silenced():
         (gradients,) = variable_gradients(lambda: score(shifted(x, training=False)), [zero.zero])
     return activations, gradients
+
+
+def forward(model: keras.Model, x: Any) -> np.ndarray:
+    """`model(x)` in inference mode, as NumPy, on every backend."""
+    with _structure_note_silenced():
+        return to_numpy(model(x, training=False))
+
+
+@contextlib.contextmanager
+def _structure_note_silenced() -> Iterator[None]:
+    """Without Keras's note that a model built on a one-input list got a bare tensor."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+        yield

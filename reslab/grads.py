@@ -7,8 +7,6 @@ use the same notion when they say their plain nets "exhibit healthy norms with B
 
 from __future__ import annotations
 
-import warnings
-
 import keras
 import numpy as np
 import pandas as pd
@@ -169,9 +167,7 @@ def grad_cam(
             "`reslab.grads.class_scores(trunk, head)`, or a model built with "
             f"classifier_activation=None. Received: a model ending in softmax ({model.name})"
         )
-    with warnings.catch_warnings():  # Keras's note that a one-input list got a bare tensor
-        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-        scores = autodiff.to_numpy(model(images, training=False))
+    scores = autodiff.forward(model, images)
     picked = np.argmax(scores, axis=-1) if classes is None else np.asarray(classes)
     chosen = keras.ops.one_hot(picked, scores.shape[-1])  # picks y^c of each image
     activations, gradients = autodiff.layer_gradients(
