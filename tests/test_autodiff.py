@@ -88,3 +88,27 @@ def test_other_backends_measure_the_same_gradients(reference, backend):
     np.testing.assert_allclose(other["norms"], tf["norms"], rtol=1e-4)
     assert other["ratio"] == pytest.approx(tf["ratio"], rel=1e-4)
     np.testing.assert_allclose(other["cam"], tf["cam"], atol=1e-4)
+
+
+def test_a_saturated_softmax_keeps_its_loss_and_gradient_only_on_tensorflow():
+    """README ("Keras backends") and notebook 01: TensorFlow's cross-entropy reads the logits
+    under a softmax; JAX's and PyTorch's clip the probabilities at Keras's epsilon, so an
+    image whose true class has probability 0 costs -ln(1e-7) and gives no gradient."""
+    import keras
+
+    from reslab import autodiff
+
+    inputs = keras.Input((2,))
+    dense = keras.layers.Dense(3, activation="softmax")
+    model = keras.Model(inputs, dense(inputs))
+    dense.set_weights([np.array([[1, 0, -1], [0, 1, 0]], "float32"), np.zeros(3, "float32")])
+    x, y = np.array([[1e3, 0], [5e4, 0]], "float32"), np.array([2, 2])  # logit gaps 2e3, 1e5
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    loss = float(keras.ops.convert_to_numpy(loss_fn(y, model(x))))
+    (gradient,) = autodiff.variable_gradients(lambda: loss_fn(y, model(x)), [dense.kernel])
+    if keras.backend.backend() == "tensorflow":
+        assert loss == pytest.approx(51_000)  # the mean logit gap: (2e3 + 1e5) / 2
+        assert np.abs(gradient).max() > 1
+    else:
+        assert loss == pytest.approx(-np.log(1e-7), rel=1e-5)
+        assert not gradient.any()
