@@ -90,35 +90,6 @@ def test_other_backends_measure_the_same_gradients(reference, backend):
     np.testing.assert_allclose(other["cam"], tf["cam"], atol=1e-4)
 
 
-DRAW = (
-    "import json, keras; keras.utils.set_random_seed(0); layer = keras.layers.Dense(3); "
-    "layer.build((None, 2)); print(json.dumps(keras.ops.convert_to_numpy(layer.kernel).tolist()))"
-)
-
-
-def draw(backend: str) -> np.ndarray:
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", DRAW], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return np.asarray(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-@pytest.fixture(scope="module")
-def tensorflow_draw() -> np.ndarray:
-    return draw("tensorflow")
-
-
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_the_same_seed_draws_other_weights_on_each_backend(backend, tensorflow_draw):
-    """Notebook 00: each backend has its own random generator, so the committed (TensorFlow)
-    numbers of a trained network are not what JAX or PyTorch reproduce; each is repeatable."""
-    if importlib.util.find_spec(BACKENDS[backend]) is None:
-        pytest.skip(f"{backend} is not installed: `make test-backends` installs it")
-    first = draw(backend)
-    np.testing.assert_array_equal(draw(backend), first)
-    assert not np.allclose(first, tensorflow_draw, atol=1e-3)
-
-
 def test_a_saturated_softmax_keeps_its_loss_and_gradient_only_on_tensorflow():
     """README ("Keras backends") and notebook 01: TensorFlow's cross-entropy reads the logits
     under a softmax; JAX's and PyTorch's clip the probabilities at Keras's epsilon, so an

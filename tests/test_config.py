@@ -118,3 +118,30 @@ def test_a_quick_run_never_replaces_what_a_real_run_saved():
     quick, cpu = config.PROFILES["quick"], config.PROFILES["cpu"]
     assert config.build_dir("08_fine_tune", cpu) == config.workspace() / "build" / "08_fine_tune"
     assert config.build_dir("08_fine_tune", quick) != config.build_dir("08_fine_tune", cpu)
+
+
+def test_each_backend_draws_its_own_weights_from_the_course_seed():
+    """Notebook 00: its committed draw is TensorFlow's; the course's seed gives the same weights
+    again on every backend, and other weights on JAX and PyTorch (their own generators)."""
+
+    def first_weights() -> np.ndarray:
+        config.seed_everything()
+        layer = keras.layers.Dense(3)
+        layer.build((None, 2))
+        return keras.ops.convert_to_numpy(layer.kernel).ravel()[:3]
+
+    drawn = first_weights()
+    np.testing.assert_array_equal(first_weights(), drawn)
+    notebook = json.loads((config.workspace() / "notebooks" / "00_setup.ipynb").read_text())
+    printed = next(
+        "".join(output["text"])
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+        if "first initial weights" in "".join(output.get("text", ""))
+    )
+    assert printed.startswith(f"tensorflow, seed {config.SEED}:")
+    committed = np.array(printed[printed.index("[") + 1 : printed.index("]")].split(), float)
+    if keras.backend.backend() == "tensorflow":
+        np.testing.assert_allclose(drawn, committed, atol=6e-4)
+    else:
+        assert not np.allclose(drawn, committed, atol=1e-2)
