@@ -87,6 +87,12 @@ def _conv_bn_relu(x, filters: int, size: int, stride: int, name: str, use_bias: 
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
+def projects(option: str, channels: int, in_channels: int) -> bool:
+    """Whether a shortcut of `option` is a projection (§3.3): always for C, for B only where
+    the number of channels changes, never for A."""
+    return option == "C" or (option == "B" and channels != in_channels)
+
+
 def shortcut_path(x, channels: int, stride: int, option: str, name: str, use_bias: bool = True):
     """The shortcut branch of a block (§3.3).
 
@@ -109,7 +115,7 @@ def shortcut_path(x, channels: int, stride: int, option: str, name: str, use_bia
         raise ValueError(
             f"Option A can only add channels. Received: {in_channels} -> {channels} in {name}"
         )
-    if option == "C" or (option == "B" and channels != in_channels):
+    if projects(option, channels, in_channels):
         x = _conv(channels, 1, stride, f"{name}_0_conv", use_bias)(x)
         return batch_norm(f"{name}_0_bn")(x)
     if stride > 1:  # identity on a subsampled grid
@@ -181,8 +187,8 @@ def _preact_basic(
     reads the pre-activated input; an identity shortcut reads x itself."""
     preact = batch_norm(f"{name}_preact_bn")(x)
     preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
-    projects = shortcut == "C" or (shortcut == "B" and filters != x.shape[-1])
-    source = preact if projects or shared_preact else x
+    projection = projects(shortcut, filters, x.shape[-1])
+    source = preact if projection or shared_preact else x
     short = shortcut_path(source, filters, stride, shortcut, name, use_bias)
     y = _conv_bn_relu(preact, filters, 3, stride, f"{name}_1", use_bias)
     y = _conv(filters, 3, 1, f"{name}_2_conv", use_bias)(y)
@@ -240,7 +246,7 @@ def _preact_bottleneck(x, filters: int, stride: int, shortcut: str, name: str):
     out = 4 * filters
     preact = batch_norm(f"{name}_preact_bn")(x)
     preact = layers.Activation("relu", name=f"{name}_preact_relu")(preact)
-    if shortcut == "C" or (shortcut == "B" and out != x.shape[-1]):
+    if projects(shortcut, out, x.shape[-1]):
         short = _conv(out, 1, stride, f"{name}_0_conv", use_bias=True)(preact)
     else:
         short = shortcut_path(x, out, stride, shortcut, name)

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import patches
 
-from reslab import blocks, plots, train
+from reslab import blocks, compare, plots, train
 
 COLOURS = {"conv": "#c6dbef", "bn": "#fdd0a2", "act": "#c7e9c0", "other": "#e5e5e5"}
 BOX_W, BOX_H, STEP = 1.5, 0.42, 0.62  # box size and vertical pitch, in axis units
@@ -40,17 +40,12 @@ class Unit:
     output_shape: tuple
 
 
-def _parents(layer: keras.layers.Layer) -> list:
-    inputs = layer.input if isinstance(layer.input, list) else [layer.input]
-    return [t._keras_history.operation for t in inputs]
-
-
 def _chain(layer: keras.layers.Layer, stop=None) -> list:
     """`layer` and its single-input ancestors, input side first, up to the input or `stop`."""
     found = []
     while not isinstance(layer, keras.layers.InputLayer) and layer is not stop:
         found.append(layer)
-        (layer,) = _parents(layer)
+        (layer,) = compare.parents(layer)
     return found[::-1]
 
 
@@ -65,7 +60,7 @@ def unit(model: keras.Model) -> Unit:
         return Unit([], _chain(last), [], None, [], *shapes)
     add = adds[0]
     after = _chain(last, stop=add) if last is not add else []
-    left, right = (_chain(parent) for parent in _parents(add))
+    left, right = (_chain(parent) for parent in compare.parents(add))
     shared = 0
     while shared < min(len(left), len(right)) and left[shared] is right[shared]:
         shared += 1
@@ -82,9 +77,7 @@ def label(layer: keras.layers.Layer) -> tuple[str, str]:
     if isinstance(layer, keras.layers.BatchNormalization):
         zero = isinstance(layer.gamma_initializer, keras.initializers.Zeros)
         return "BN (γ = 0)" if zero else "BN", "bn"
-    if isinstance(layer, keras.layers.ReLU) or (
-        isinstance(layer, keras.layers.Activation) and layer.activation.__name__ == "relu"
-    ):
+    if compare.is_relu(layer):
         return "ReLU", "act"
     if isinstance(layer, keras.layers.MaxPooling2D) and layer.pool_size == (1, 1):
         return f"subsample, /{layer.strides[0]}", "other"

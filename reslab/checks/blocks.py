@@ -7,10 +7,9 @@ import re
 from collections.abc import Callable
 
 import keras
-import numpy as np
 
 from reslab import blocks, compare
-from reslab.checks.verdict import Verdict, _fail, _result
+from reslab.checks.verdict import Verdict, _fail, _model_of, _result, _same_as
 
 # --- Blocks and networks: shared steps ----------------------------------------------------
 
@@ -46,17 +45,12 @@ def _block_output(fn: Callable, x, *args) -> tuple[object, Verdict | None]:
     return y, None
 
 
-def _model_of(x, y) -> tuple[keras.Model | None, Verdict | None]:
-    try:
-        return keras.Model(x, y), None
-    except Exception as err:  # e.g. an output that does not depend on x
-        return None, _fail(
-            f"Keras could not build a model from x to your output ({type(err).__name__}); "
-            "make sure every layer is applied to a tensor computed from x."
-        )
+def _reads_input(op) -> bool:
+    """Whether `op` reads the block's input x directly."""
+    return any(isinstance(p, keras.layers.InputLayer) for p in compare.parents(op))
 
 
-def _shortcut_problem(model: keras.Model, x) -> str | None:
+def _shortcut_problem(model: keras.Model) -> str | None:
     """Messages for the shortcut mistakes learners make most: none, concatenated, added after
     the ReLU, taken from the wrong tensor, or no ReLU after the addition."""
     ops = compare.operations(model)
@@ -81,12 +75,6 @@ def _shortcut_problem(model: keras.Model, x) -> str | None:
             f"yours ends with {compare.describe_op(ops[-1])}."
         )
     return None
-
-
-def _same_as(model: keras.Model, reference: keras.Model, shape: tuple) -> str | None:
-    value = np.random.default_rng(0).normal(size=(2, *shape)).astype("float32")
-    same, why = compare.same_function(model, reference, value)
-    return None if same else why
 
 
 # --- Notebook 03: the bottleneck identity block -----------------------------------------
@@ -121,11 +109,9 @@ def check_identity_block(fn: Callable) -> Verdict:
             f"The output is {out}; an identity block keeps the input shape {shape}: the last "
             f"1×1 conv needs 4 * filters = {4 * filters} filters."
         )
-    problem = _shortcut_problem(model, x)
+    problem = _shortcut_problem(model)
     adds = [op for op in compare.operations(model) if compare.is_add(op)]
-    if problem is None and not any(
-        isinstance(p, keras.layers.InputLayer) for p in compare.parents(adds[-1])
-    ):
+    if problem is None and not _reads_input(adds[-1]):
         problem = (
             "The shortcut must carry the block's input x itself, unchanged; yours adds "
             + " and ".join(f"`{p.name}`" for p in compare.parents(adds[-1]))
@@ -180,13 +166,11 @@ def check_convolutional_block(fn: Callable) -> Verdict:
     model, error = _model_of(x, y)
     if error is not None:
         return error
-    problem = _shortcut_problem(model, x)
+    problem = _shortcut_problem(model)
     if problem:
         return _fail(problem.replace("the block's input", "the projected input"))
     convs = [w for w in compare.weighted_layers(model) if w.kind == "Conv2D"]
-    reading_x = [
-        w for w in convs if isinstance(compare.parents(w.layer)[0], keras.layers.InputLayer)
-    ]
+    reading_x = [w for w in convs if _reads_input(w.layer)]
     if len(reading_x) < 2:
         return _fail(
             "The shortcut needs its own 1×1 convolution (the projection, then BN) applied to "
@@ -240,17 +224,12 @@ def check_preact_block(fn: Callable) -> Verdict:
             "nothing follows the addition: its output is the next block's input, untouched "
             "(He et al. 2016, Fig. 4e)."
         )
-    if not any(isinstance(p, keras.layers.InputLayer) for p in compare.parents(adds[-1])):
+    if not _reads_input(adds[-1]):
         return _fail(
             "The shortcut must carry the block's input x itself, not its pre-activated "
             "version: " + " and ".join(f"`{p.name}`" for p in compare.parents(adds[-1])) + "."
         )
-    first = [
-        op
-        for op in ops
-        if any(isinstance(p, keras.layers.InputLayer) for p in compare.parents(op))
-        and op is not adds[-1]
-    ]
+    first = [op for op in ops if _reads_input(op) and op is not adds[-1]]
     if first and isinstance(first[0], keras.layers.Conv2D):
         return _fail(
             "The residual branch starts with a convolution, as in v1. In v2 it starts with BN "

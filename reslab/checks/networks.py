@@ -8,8 +8,7 @@ from collections.abc import Callable
 import keras
 
 from reslab import compare
-from reslab.checks.blocks import _same_as
-from reslab.checks.verdict import Verdict, _build_model, _fail, _result
+from reslab.checks.verdict import Verdict, _build_model, _fail, _result, _same_as
 
 # --- Notebook 05: ResNet-50 assembled from the blocks -----------------------------------
 

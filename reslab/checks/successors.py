@@ -9,8 +9,7 @@ import numpy as np
 
 from reslab import compare
 from reslab.autodiff import to_numpy
-from reslab.checks.blocks import _model_of
-from reslab.checks.verdict import Verdict, _fail, _result
+from reslab.checks.verdict import Verdict, _fail, _model_of, _result
 
 # --- Notebook 11: squeeze-and-excitation ---------------------------------------------------
 

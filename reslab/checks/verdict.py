@@ -9,6 +9,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
+from reslab import compare
 from reslab.autodiff import to_numpy
 
 
@@ -65,3 +66,21 @@ def _as_floats(result: object) -> np.ndarray:
     if hasattr(result, "to_numpy"):  # pandas
         result = result.to_numpy()
     return np.array([float(to_numpy(v)) for v in result], dtype=float)
+
+
+def _model_of(x, y) -> tuple[keras.Model | None, Verdict | None]:
+    """The model from x to the learner's output y; feedback if Keras cannot build it."""
+    try:
+        return keras.Model(x, y), None
+    except Exception as err:  # e.g. an output that does not depend on x
+        return None, _fail(
+            f"Keras could not build a model from x to your output ({type(err).__name__}); "
+            "make sure every layer is applied to a tensor computed from x."
+        )
+
+
+def _same_as(model: keras.Model, reference: keras.Model, shape: tuple) -> str | None:
+    """None if `model` computes what `reference` does on a random batch of `shape`; else why."""
+    value = np.random.default_rng(0).normal(size=(2, *shape)).astype("float32")
+    same, why = compare.same_function(model, reference, value)
+    return None if same else why

@@ -17,9 +17,7 @@ import sys
 from reslab.experiments import cifar, degradation, successors, transfer
 from reslab.experiments.cifar import (
     CIFAR_RECIPES,
-    PAPER_ITERATIONS,
     TABLE6,
-    CifarData,
     cifar_data,
     curves_by_kind,
     final_train_error,
@@ -27,26 +25,20 @@ from reslab.experiments.cifar import (
     run_summary,
 )
 from reslab.experiments.degradation import error_panels, final_errors
-from reslab.experiments.runs import EpochLog, fit_recipe, hardware, save, step_schedule
+from reslab.experiments.runs import step_schedule
 
 __all__ = [
     "CIFAR_RECIPES",
-    "PAPER_ITERATIONS",
     "TABLE6",
-    "CifarData",
-    "EpochLog",
     "cifar_data",
     "curves_by_kind",
     "error_panels",
     "final_errors",
     "final_train_error",
-    "fit_recipe",
-    "hardware",
     "main",
     "parser",
     "read_runs",
     "run_summary",
-    "save",
     "step_schedule",
 ]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reslab import data, models, train
-from reslab.experiments.runs import finished_rows, save, step_schedule
+from reslab.experiments.runs import finished_rows, save, save_checkpoint, step_schedule
 
 PAPER_ITERATIONS = 64_000
 TABLE6 = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}  # test error %, CIFAR-10
@@ -215,7 +214,7 @@ def _train_epochs(
                 "val_error": 100 * (1 - history["val_accuracy"][0]),
             }
         )
-        _checkpoint(model, checkpoint)
+        save_checkpoint(model, checkpoint)
         save(pd.DataFrame(rows), args)
         eta = (time.monotonic() - start) / (epoch + 1 - first) * (last - epoch - 1)
         r = rows[-1]
@@ -227,14 +226,6 @@ def _train_epochs(
             flush=True,
         )
     return rows
-
-
-def _checkpoint(model: keras.Model, checkpoint: Path) -> None:
-    """Save atomically: a run cut off mid-save never leaves a half-written checkpoint."""
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    partial = checkpoint.with_suffix(f".{os.getpid()}.tmp.keras")
-    model.save(partial)
-    os.replace(partial, checkpoint)
 
 
 def _against_table6(

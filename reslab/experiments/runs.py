@@ -102,6 +102,14 @@ def fit_recipe(
     return history, time.monotonic() - start
 
 
+def save_checkpoint(model: keras.Model, checkpoint: Path) -> None:
+    """Save atomically: a run cut off mid-save never leaves a half-written checkpoint."""
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    partial = checkpoint.with_suffix(f".{os.getpid()}.tmp.keras")
+    model.save(partial)
+    os.replace(partial, checkpoint)
+
+
 def finished_rows(args: argparse.Namespace, by: str = "model") -> list[dict]:
     """Rows a previous run with the same arguments wrote: by "model", those of nets it
     finished (a cut-off run resumes net by net); by "run", those of the (kind, seed) pairs it

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from reslab import data, train, weights
-from reslab.experiments.runs import finished_rows, save
+from reslab.experiments.runs import finished_rows, save, save_checkpoint
 
 SOURCE_DIR = Path("figures/results/08_source")
 
@@ -76,10 +76,7 @@ def pretrain(args: argparse.Namespace) -> pd.DataFrame:
                 "val_error": 100 * (1 - history["val_accuracy"][0]),
             }
         )
-        out.mkdir(parents=True, exist_ok=True)
-        partial = checkpoint.with_suffix(f".{os.getpid()}.tmp.keras")
-        model.save(partial)
-        os.replace(partial, checkpoint)  # atomic: never a half-written checkpoint
+        save_checkpoint(model, checkpoint)
         save(pd.DataFrame(rows), args)
         eta = (time.monotonic() - start) / (epoch + 1 - first) * (last - epoch - 1)
         r = rows[-1]
