@@ -96,8 +96,8 @@ def test_01_deepest_plain_nets_train_worse_without_vanishing_gradients(nb01):
 def test_01_an_exploding_gradient_inflates_the_first_kernels_then_freezes_them(nb01):
     """ "the input-side kernels grow many times over while the output-side ones hardly
     change"; "The two momenta train identically"; their test losses "differ enormously"; a
-    ten times smaller rate "inflates the kernels less but still by a large factor, and it
-    learns more slowly"."""
+    ten times smaller rate "inflates the kernels less but still by a large factor, and the
+    network learns even less in its first epoch"."""
     runs = nb01["bn_blowup"]
     fast, stale, slow = (
         runs["lr 0.01, BN momentum 0.9"],
@@ -140,8 +140,8 @@ def nb02() -> dict:
 
 def test_02_gradients_at_init_do_not_vanish_but_grow_towards_the_input_in_plain_56(nb02):
     """ "No layer's gradient vanishes: the smallest norm is of the order of 0.1 in all four
-    networks"; "in plain-56 the first layers get hundreds of times the gradient of the last";
-    "The residual nets' profiles are flat"."""
+    networks"; "in plain-56 the first convolution gets several hundred times the gradient of
+    the dense layer at the end"; "The residual nets' profiles are nearly flat"."""
     assert all(0.01 < v < 1 for v in nb02["smallest_at_init"].values())
     ratios, first_over_last = nb02["conv_max_over_min_at_init"], nb02["first_over_last_at_init"]
     assert 200 < first_over_last["plain-56"] < 1000  # "several hundred times"
@@ -404,7 +404,7 @@ def nb05() -> dict:
 def test_05_stage_costs_of_one_order_conv4_most_parameters_in_the_late_stages(nb05):
     """ "The four stages' costs are of the same order (... the stem's and the head's are far
     smaller)"; "conv4, with six blocks, costs most"; "conv5 alone holds 15.0 M of the 25.6 M,
-    conv4 7.1 M, the classifier 2.0 M"."""
+    conv4 7.1 M, the head 2.0 M"."""
     stages = nb05["stages"]
     costs = {name: stage["mult_adds (G)"] for name, stage in stages.items()}
     blocks = {name: costs[name] for name in ("conv2", "conv3", "conv4", "conv5")}
